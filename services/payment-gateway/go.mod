@@ -1,0 +1,7 @@
+module github.com/tourism-go/tourism/services/payment-gateway
+
+go 1.26.0
+
+require github.com/tourism-go/tourism/pkg v0.0.0
+
+replace github.com/tourism-go/tourism/pkg => ../../pkg
