@@ -102,7 +102,9 @@ func openSQLite(path string, gcfg *gorm.Config) (*gorm.DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_txlock", "immediate")
-	gdb, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), gcfg)
+	// In a file: URI, '?' and '#' end the path and '%' starts an escape.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	gdb, err := gorm.Open(sqlite.Open("file:"+escaped+"?"+q.Encode()), gcfg)
 	if err != nil {
 		return nil, err
 	}
