@@ -41,7 +41,10 @@ const (
 // The json tags let the API decode a request straight into a Card, so the
 // number never sits in a type that would print it. Every way of printing a
 // Card (fmt verbs, slog, json.Marshal) shows only the brand and last four
-// digits; see String, Format, LogValue and MarshalJSON.
+// digits; see String, Format, LogValue and MarshalJSON. One gap: fmt cannot
+// call methods through unexported struct fields, so a Card kept in an
+// unexported field of another struct prints field by field; keep it in an
+// exported field or a variable of its own.
 type Card struct {
 	Number   string `json:"number"`
 	ExpMonth int    `json:"exp_month"`
