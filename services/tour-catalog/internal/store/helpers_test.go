@@ -109,4 +109,3 @@ func wantInvalid(t *testing.T, err error, field string) {
 	}
 	t.Fatalf("validation error %v does not name %s", err, field)
 }
-
