@@ -51,7 +51,7 @@ func newDecline(code DeclineCode) *Decline {
 // returned whenever the card was valid, declined or not, so that an intent can
 // show which card failed.
 //
-// Test cards (any future expiry, any CVC of the right length):
+// Test cards (any future expiry, any 3 or 4 digit CVC):
 //
 //	4242424242424242, 5555555555554444  approved
 //	4000000000000002                    generic_decline

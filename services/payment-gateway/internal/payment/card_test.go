@@ -108,6 +108,10 @@ func TestValidateCardAccepts(t *testing.T) {
 		{"discover", Card{"6011111111111117", 6, 2099, "123"}, CardDetails{BrandDiscover, "1117", 6, 2099}},
 		{"unknown brand, 3-digit cvc", Card{"100000000008", 6, 2099, "123"}, CardDetails{BrandUnknown, "0008", 6, 2099}},
 		{"unknown brand, 4-digit cvc", Card{"100000000008", 6, 2099, "1234"}, CardDetails{BrandUnknown, "0008", 6, 2099}},
+		// DESIGN §5: test cards take any 3–4 digit CVC, whatever the brand.
+		{"visa with 4-digit cvc", Card{"4242424242424242", 12, 2099, "1234"}, CardDetails{BrandVisa, "4242", 12, 2099}},
+		{"mastercard with 4-digit cvc", Card{"5555555555554444", 12, 2099, "0000"}, CardDetails{BrandMastercard, "4444", 12, 2099}},
+		{"amex with 3-digit cvc", Card{"378282246310005", 6, 2099, "123"}, CardDetails{BrandAmex, "0005", 6, 2099}},
 		{"19 digits", Card{"4000000000000000006", 6, 2099, "123"}, CardDetails{BrandVisa, "0006", 6, 2099}},
 		{"past expiry is valid input", Card{"4242424242424242", 1, 2000, "123"}, CardDetails{BrandVisa, "4242", 1, 2000}},
 	}
@@ -145,9 +149,10 @@ func TestValidateCardRejects(t *testing.T) {
 		{"number failing Luhn", with(func(c *Card) { c.Number = "4242424242424241" }), []string{"number"}, true},
 		{"cvc missing", with(func(c *Card) { c.CVC = "" }), []string{"cvc"}, false},
 		{"cvc of 2 digits", with(func(c *Card) { c.CVC = "12" }), []string{"cvc"}, false},
-		{"cvc of 4 digits on visa", with(func(c *Card) { c.CVC = "1234" }), []string{"cvc"}, false},
+		{"cvc of 5 digits on visa", with(func(c *Card) { c.CVC = "12345" }), []string{"cvc"}, false},
 		{"cvc with a letter", with(func(c *Card) { c.CVC = "12a" }), []string{"cvc"}, false},
-		{"cvc of 3 digits on amex", Card{"378282246310005", 6, 2099, "123"}, []string{"cvc"}, false},
+		{"cvc of 2 digits on amex", Card{"378282246310005", 6, 2099, "12"}, []string{"cvc"}, false},
+		{"cvc of 5 digits on amex", Card{"378282246310005", 6, 2099, "12345"}, []string{"cvc"}, false},
 		{"cvc of 5 digits, unknown brand", Card{"100000000008", 6, 2099, "12345"}, []string{"cvc"}, false},
 		{"exp_month 0", with(func(c *Card) { c.ExpMonth = 0 }), []string{"exp_month"}, false},
 		{"exp_month 13", with(func(c *Card) { c.ExpMonth = 13 }), []string{"exp_month"}, false},
