@@ -129,11 +129,18 @@ func Load(dst Validator, environ []string) error {
 		}
 	}
 	var problems []string
+	unparsed := map[string]bool{}
 	if err := env.ParseWithOptions(dst, env.Options{Environment: envMap}); err != nil {
 		var agg env.AggregateError
 		if errors.As(err, &agg) {
 			for _, e := range agg.Errors {
-				problems = append(problems, describe(dst, e))
+				name, problem := describe(dst, e)
+				if name == "" {
+					problems = append(problems, problem)
+					continue
+				}
+				unparsed[name] = true
+				problems = append(problems, name+": "+problem)
 			}
 		} else {
 			problems = append(problems, err.Error())
@@ -143,7 +150,11 @@ func Load(dst Validator, environ []string) error {
 	dst.Validate(&v)
 	if fields, ok := validate.Fields(v.Err()); ok {
 		for _, f := range fields {
-			problems = append(problems, f.Field+": "+f.Detail)
+			// A variable that did not parse was already reported; its
+			// zero value failing a range check would say it twice.
+			if !unparsed[f.Field] {
+				problems = append(problems, f.Field+": "+f.Detail)
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -152,21 +163,22 @@ func Load(dst Validator, environ []string) error {
 	return nil
 }
 
-// describe turns the env library's errors into "VAR: what is wrong".
-func describe(dst any, err error) string {
+// describe turns the env library's errors into the variable and what is
+// wrong with it.
+func describe(dst any, err error) (name, problem string) {
 	var perr env.ParseError
 	if errors.As(err, &perr) {
-		return fmt.Sprintf("%s: %s", envName(dst, perr.Name), expected(perr.Type))
+		return envName(dst, perr.Name), expected(perr.Type)
 	}
 	var verr env.VarIsNotSetError
 	if errors.As(err, &verr) {
-		return verr.Key + ": is required"
+		return verr.Key, "is required"
 	}
 	var eerr env.EmptyVarError
 	if errors.As(err, &eerr) {
-		return eerr.Key + ": must not be empty"
+		return eerr.Key, "must not be empty"
 	}
-	return err.Error()
+	return "", err.Error()
 }
 
 // envName finds the variable behind the struct field the env library names.
