@@ -145,6 +145,9 @@ func (m *Middleware) Handler(mode Mode) gin.HandlerFunc {
 			c.Header("Retry-After", "1")
 			problem.Write(c, problem.New(http.StatusConflict, CodeKeyInUse,
 				"A request with this Idempotency-Key is still being processed; retry shortly."))
+		case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+			// The client hung up while we looked; nobody reads this answer.
+			problem.Write(c, problem.New(499, "client_closed_request", "The client closed the request."))
 		case err != nil:
 			m.log.ErrorContext(c.Request.Context(), "idempotency lookup failed", "err", err)
 			problem.Write(c, problem.New(http.StatusInternalServerError, problem.CodeInternal, "An unexpected error occurred."))
