@@ -50,8 +50,8 @@ type Delivery struct {
 	// pending.
 	NextAttemptAt  *time.Time
 	LastAttemptAt  *time.Time
-	LastStatusCode *int    // the receiver's answer to the last attempt
-	LastError      *string // why the last attempt got no answer
+	LastStatusCode *int    // the receiver's answer to the last attempt, if any
+	LastError      *string // why the last attempt did not succeed
 	DeliveredAt    *time.Time
 }
 
@@ -67,7 +67,7 @@ type Attempt struct {
 	StartedAt  time.Time
 	Latency    time.Duration
 	StatusCode *int    // nil when no response came
-	Error      *string // why no response came, or nil
+	Error      *string // why the attempt did not succeed, or nil
 }
 
 func insertEvent(tx *gorm.DB, ev NewEvent, now time.Time) error {

@@ -81,7 +81,7 @@ type eventModel struct {
 	LeaseUntil    *time.Time `gorm:""`
 	LastAttemptAt *time.Time `gorm:""`
 	// LastStatusCode is the receiver's HTTP status at the last attempt, or
-	// NULL when no response came (LastError says why).
+	// NULL when no response came; LastError says why it did not succeed.
 	LastStatusCode *int       `gorm:""`
 	LastError      *string    `gorm:"size:300"`
 	DeliveredAt    *time.Time `gorm:""`

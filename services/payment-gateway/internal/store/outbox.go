@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Claim is a pending event that one dispatcher holds the lease on, for one
@@ -31,7 +32,9 @@ type Claim struct {
 // changed the row got it, so replicas polling the same table never start
 // the same attempt twice. The lease bounds how long a dispatcher that died
 // mid-attempt keeps an event: after it, the event is due again and counts
-// the lost attempt. lease must exceed the delivery timeout.
+// the lost attempt. lease must exceed the delivery timeout. When an error
+// stops it part way, the events claimed so far come back with the error,
+// for the caller to deliver.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Claim, error) {
 	now = dbTime(now)
 	until := dbTime(now.Add(lease))
@@ -44,18 +47,20 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	}
 	claims := make([]Claim, 0, len(seqs))
 	for _, seq := range seqs {
-		res := s.db.WithContext(ctx).Exec(`UPDATE events SET lease_until = ?, attempts = attempts + 1
-			WHERE seq = ? AND `+due, until, seq, StatePending, now, now)
+		// RETURNING (both engines have it) reads the claimed row in the
+		// same statement: there is no moment when this dispatcher holds
+		// the lease without knowing it.
+		var rows []eventModel
+		res := s.db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).
+			Where("seq = ? AND "+due, seq, StatePending, now, now).
+			Updates(map[string]any{"lease_until": until, "attempts": gorm.Expr("attempts + 1")})
 		if res.Error != nil {
 			return claims, fmt.Errorf("claim event: %w", res.Error)
 		}
-		if res.RowsAffected != 1 {
+		if len(rows) != 1 {
 			continue // another dispatcher was faster
 		}
-		var m eventModel
-		if err := s.db.WithContext(ctx).Where("seq = ?", seq).Take(&m).Error; err != nil {
-			return claims, fmt.Errorf("read claimed event: %w", err)
-		}
+		m := rows[0]
 		claims = append(claims, Claim{
 			Seq:        m.Seq,
 			Event:      m.event(),
@@ -72,7 +77,7 @@ type AttemptResult struct {
 	StartedAt  time.Time
 	Latency    time.Duration
 	StatusCode int    // the receiver's HTTP status; 0 when none came
-	Error      string // why no acceptable answer came; "" on success
+	Error      string // why the attempt did not succeed; "" when it did
 	// State is the event's state after the attempt: StateDelivered,
 	// StatePending (retry at RetryAt) or StateFailed (no retry left).
 	State   string
