@@ -155,5 +155,5 @@ func (b Booking) CheckPayable(now time.Time) error {
 // MayHoldSeats reports whether b is final yet seats may still be held for it
 // at the catalog: the reconciler releases those.
 func (b Booking) MayHoldSeats() bool {
-	return b.Status.Final() && (b.Hold == HoldRequested || b.Hold == HoldHeld)
+	return b.Status.Final() && (b.Hold == HoldRequested || b.Hold == HoldHeld || b.Hold == HoldConfirmed)
 }

@@ -50,7 +50,7 @@ func New(gdb *gorm.DB) *Store { return &Store{db: gdb} }
 // recorded. It is both the reconciler's query and a partial index, so the
 // query stays cheap however many settled bookings accumulate.
 const unsettled = `status = 'pending'
- OR (status IN ('rejected','expired','cancelled') AND hold_state IN ('requested','held'))
+ OR (status IN ('rejected','expired','cancelled') AND hold_state IN ('requested','held','confirmed'))
  OR (status IN ('awaiting_payment','confirmed') AND cancel_requested)
  OR (status = 'awaiting_payment' AND charge_in_flight)`
 
@@ -104,6 +104,9 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (booking.Booking, error) 
 // booking.ErrStale (the booking left those statuses) or booking.ErrBusy
 // (someone else holds the lease).
 func (s *Store) Claim(ctx context.Context, id uuid.UUID, lease Lease, now time.Time, statuses ...booking.Status) (booking.Booking, error) {
+	if lease.Owner == "" {
+		return booking.Booking{}, errors.New("claim booking: empty lease owner")
+	}
 	q := s.db.WithContext(ctx).Model(&bookingModel{}).
 		Where("id = ?", id).
 		Where("(lease_until IS NULL OR lease_until <= ?)", dbTime(now))
@@ -131,6 +134,11 @@ func (s *Store) Claim(ctx context.Context, id uuid.UUID, lease Lease, now time.T
 // from and leased to lease.Owner; otherwise it returns booking.ErrStale and
 // writes nothing. The lease is kept (and extended to lease.Until).
 func (s *Store) Save(ctx context.Context, b booking.Booking, from booking.Status, lease Lease) error {
+	if lease.Owner == "" {
+		// A released booking has an empty owner; an empty lease must not
+		// match it.
+		return booking.ErrStale
+	}
 	m, err := toModel(b)
 	if err != nil {
 		return err

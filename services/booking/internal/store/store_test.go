@@ -127,6 +127,9 @@ func TestClaimAndConditionalSave(t *testing.T) {
 		if err := s.Release(ctx, b.ID, "b"); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Save(ctx, got, booking.StatusConfirmed, store.Lease{}); !errors.Is(err, booking.ErrStale) {
+			t.Fatalf("save with no lease on a free booking: %v, want ErrStale", err)
+		}
 		if _, err := s.Claim(ctx, b.ID, a, later); err != nil {
 			t.Fatalf("claim after release: %v", err)
 		}
