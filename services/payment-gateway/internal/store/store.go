@@ -70,8 +70,10 @@ func models() []any {
 
 // Migrate creates or updates the schema. Two replicas may call it at once
 // (pkg/db.Migrate serialises them on PostgreSQL; SQLite has one writer).
-func Migrate(ctx context.Context, gdb *gorm.DB) error {
-	if err := db.Migrate(ctx, gdb, models()); err != nil {
+// shared are the models of other packages that keep tables in the same
+// database (the idempotency keys), migrated in the same transaction.
+func Migrate(ctx context.Context, gdb *gorm.DB, shared ...any) error {
+	if err := db.Migrate(ctx, gdb, append(models(), shared...)); err != nil {
 		return fmt.Errorf("migrate payment store: %w", err)
 	}
 	return nil
