@@ -54,6 +54,14 @@ func newEnv(t testing.TB, gdb *gorm.DB) *env {
 	return &env{t: t, h: srv.Engine, store: st, gdb: gdb, logs: logs}
 }
 
+// with returns a copy of e that reports to t: a fuzz target must not call
+// the *testing.F it was built with.
+func (e *env) with(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // eachEnv runs fn once per database backend.
 func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
