@@ -54,13 +54,26 @@ const unsettled = `status = 'pending'
  OR (status IN ('awaiting_payment','confirmed') AND cancel_requested)
  OR (status = 'awaiting_payment' AND charge_in_flight)`
 
-// Migrate brings the schema up to date.
-func Migrate(ctx context.Context, gdb *gorm.DB) error {
-	return db.Migrate(ctx, gdb, []any{&bookingModel{}, &processedEventModel{}},
+// Migrate brings the schema up to date. more are the models of other
+// packages that share the database (the idempotency keys), migrated in the
+// same transaction under the same lock.
+func Migrate(ctx context.Context, gdb *gorm.DB, more ...any) error {
+	return db.Migrate(ctx, gdb, append([]any{&bookingModel{}, &processedEventModel{}}, more...),
 		// The admin list filters by email whatever its case.
 		`CREATE INDEX IF NOT EXISTS bookings_email_lower ON bookings (lower(customer_email), id)`,
 		`CREATE INDEX IF NOT EXISTS bookings_unsettled ON bookings (id) WHERE `+strings.ReplaceAll(unsettled, "\n", ""),
 	)
+}
+
+// Ready reports whether the schema is in place, for /readyz: a replica
+// whose database lost (or never had) its tables must not take traffic.
+func (s *Store) Ready(ctx context.Context) error {
+	for _, table := range []string{"bookings", "processed_webhook_events"} {
+		if err := s.db.WithContext(ctx).Exec("SELECT 1 FROM " + table + " WHERE 1 = 0").Error; err != nil {
+			return fmt.Errorf("table %s: %w", table, err)
+		}
+	}
+	return nil
 }
 
 // Lease is a claim on a booking: Owner (unique per operation) may change it
