@@ -95,7 +95,9 @@ func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- service.Run(ctx, app.Build{Version: "test"}, cfg, io.Discard, func(a net.Addr) { addrs <- a }) }()
+	go func() {
+		done <- service.Run(ctx, app.Build{Version: "test"}, cfg, io.Discard, func(a net.Addr) { addrs <- a })
+	}()
 	var base string
 	select {
 	case a := <-addrs:
