@@ -94,7 +94,7 @@ func (h *Handler) confirmIntent(c *gin.Context) {
 	// The intent's card is its CardDetails: brand and last four only.
 	h.log.InfoContext(ctx, "payment intent confirmed", "intent_id", in.ID, "status", in.Status,
 		"amount", in.Amount, "currency", in.Currency, "card_brand", in.Card.Brand, "card_last4", in.Card.Last4,
-		"decline_code", declineCode(decline))
+		"decline_code", declineCode(decline), "request_id", requestid.From(ctx))
 	if decline != nil {
 		problem.Write(c, problem.New(http.StatusPaymentRequired, decline.Code, decline.Message).
 			With("decline_code", decline.DeclineCode).
