@@ -146,6 +146,7 @@ func statuses(b booking.Booking) string {
 }
 
 func TestCreateHoldsSeats(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		b := e.create(3)
@@ -176,6 +177,7 @@ func TestCreateHoldsSeats(t *testing.T) {
 }
 
 func TestCreateRefusals(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		ctx := t.Context()
@@ -225,6 +227,7 @@ func TestCreateRefusals(t *testing.T) {
 // compensation (immediate, or the reconciler's once the catalog is back)
 // has run.
 func TestCreateWithCatalogDownLeavesNoOrphanHold(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		// fault injects the failure of the hold call.
@@ -285,6 +288,7 @@ func TestCreateWithCatalogDownLeavesNoOrphanHold(t *testing.T) {
 // hold leaves a pending booking: once its lease lapses, the reconciler
 // rejects it and frees the seats.
 func TestReconcileFinishesACrashedCreate(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		ctx := t.Context()
@@ -312,6 +316,7 @@ func TestReconcileFinishesACrashedCreate(t *testing.T) {
 }
 
 func TestPay(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		b := e.create(2)
@@ -346,6 +351,7 @@ func TestPay(t *testing.T) {
 }
 
 func TestPayDeclineLeavesBookingPayable(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		b := e.create(1)
@@ -380,6 +386,7 @@ func TestPayDeclineLeavesBookingPayable(t *testing.T) {
 // The gateway fails while the card is being charged; paying again
 // converges on one charge.
 func TestPayRetryAfterGatewayFailureChargesOnce(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		fault   func(p *fakes.Payments)
@@ -429,6 +436,7 @@ func TestPayRetryAfterGatewayFailureChargesOnce(t *testing.T) {
 // first converges on a confirmed booking with one charge: the gateway's
 // webhook, the reconciler, or the customer paying again.
 func TestChargeWithoutRecordConverges(t *testing.T) {
+	t.Parallel()
 	stops := map[string]func(e *env){
 		"gateway answer lost": func(e *env) { e.payments.FailAfter(fakes.On(fakes.Slow, fakes.CallConfirmIntent)) },
 		"catalog down after the charge": func(e *env) {
@@ -482,6 +490,7 @@ func TestChargeWithoutRecordConverges(t *testing.T) {
 }
 
 func TestPaidAfterHoldLapsedIsRefunded(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		b := e.create(2)
@@ -508,6 +517,7 @@ func TestPaidAfterHoldLapsedIsRefunded(t *testing.T) {
 // With a short TTL the booking lapses: the sweep expires it and frees the
 // seats, and paying it afterwards is refused.
 func TestExpiry(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		ctx := t.Context()
@@ -557,6 +567,7 @@ func TestExpiry(t *testing.T) {
 // Paying at or after the deadline expires the booking at once and answers
 // hold_expired.
 func TestPayOverdueExpires(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		b := e.create(2)
@@ -577,6 +588,7 @@ func TestPayOverdueExpires(t *testing.T) {
 // Two replicas sweep at once, each with its own pool: every overdue
 // booking's seats are released exactly once.
 func TestExpiryOnTwoReplicas(t *testing.T) {
+	t.Parallel()
 	for _, backend := range dbtest.Backends(t) {
 		t.Run(string(backend), func(t *testing.T) {
 			cfg := dbtest.Config(t, backend)
@@ -615,6 +627,7 @@ func TestExpiryOnTwoReplicas(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
+	t.Parallel()
 	type setup func(e *env) booking.Booking
 	awaiting := func(e *env) booking.Booking { return e.create(2) }
 	confirmed := func(e *env) booking.Booking {
@@ -690,6 +703,7 @@ func TestCancel(t *testing.T) {
 // A cancellation interrupted after the refund (the catalog is down) blocks
 // payment meanwhile, and is finished by the reconciler with one refund.
 func TestInterruptedCancelIsFinished(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		b, err := e.flow.Pay(t.Context(), e.create(2).ID, goodCard)
@@ -722,6 +736,7 @@ func TestInterruptedCancelIsFinished(t *testing.T) {
 }
 
 func TestWebhookEvents(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		ctx := t.Context()
@@ -797,6 +812,7 @@ func TestWebhookEvents(t *testing.T) {
 }
 
 func TestInvalidInputTouchesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, dbtest.Open(t, dbtest.SQLite))
 	if _, err := e.flow.Create(t.Context(), booking.Request{Seats: 0}); err == nil || !strings.Contains(err.Error(), "departure_id") {
 		t.Fatalf("create: %v", err)
@@ -809,4 +825,40 @@ func TestInvalidInputTouchesNothing(t *testing.T) {
 	if e.catalog.Calls(fakes.CallDeparture) != 1 || e.payments.Calls(fakes.CallCreateIntent) != 0 {
 		t.Fatal("invalid input reached a peer")
 	}
+}
+
+// Customers double-clicking "pay" (requests without an Idempotency-Key, on
+// any replica) race on one booking: one request charges, the others are
+// told the booking is busy or already paid, and the card is charged once.
+func TestConcurrentPaymentsChargeOnce(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb)
+		b := e.create(2)
+		const n = 6
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				_, err := e.flow.Pay(context.Background(), b.ID, goodCard)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		succeeded := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				succeeded++
+			case errors.Is(err, booking.ErrBusy), errors.Is(err, booking.ErrNotPayable):
+			default:
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		got := e.get(b.ID)
+		if succeeded != 1 || got.Status != booking.StatusConfirmed || e.payments.Charges(got.PaymentIntentID) != 1 {
+			t.Fatalf("%d succeeded, booking %s, %d charges", succeeded, got.Status, e.payments.Charges(got.PaymentIntentID))
+		}
+	})
 }
