@@ -74,6 +74,13 @@ func (s *Store) SaveCancellation(ctx context.Context, in *payment.Intent, ev New
 // transaction. When the condition fails, the intent moved on since it was
 // read: the result is refused, wrapped with the status it has now, which is
 // what a request arriving a moment later would have been told.
+//
+// Every mutable column is written, so the row is exactly the intent that
+// ev shows. The other columns cannot change under it: amount, currency,
+// description and metadata never do, and amount_refunded only once the
+// intent succeeded. The one thing a race can overwrite is the card and
+// decline of a declined confirm that landed between this request's read
+// and its write; the decline keeps its own payment_failed event.
 func (s *Store) applyTransition(ctx context.Context, in *payment.Intent, ev NewEvent, now time.Time, refused error) error {
 	var m intentModel
 	setCard(&m, in)

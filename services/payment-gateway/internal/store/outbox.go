@@ -57,7 +57,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 		if res.Error != nil {
 			return claims, fmt.Errorf("claim event: %w", res.Error)
 		}
-		if len(rows) != 1 {
+		if res.RowsAffected != 1 || len(rows) != 1 {
 			continue // another dispatcher was faster
 		}
 		m := rows[0]
