@@ -24,7 +24,7 @@
 // A service wires it in three lines, passing Model() to db.Migrate with its
 // own models and purging old keys from a worker:
 //
-//	err := db.Migrate(ctx, gdb, []any{&bookingRow{}, idempotency.Model()})
+//	err := db.Migrate(ctx, gdb, append([]any{&bookingRow{}}, idempotency.Models()...))
 //	keys := idempotency.NewStore(gdb)
 //	r.POST("/v1/bookings", idempotency.New(keys, idempotency.Options{Log: log}).Handler(idempotency.Optional), h.create)
 //

@@ -23,7 +23,7 @@ func Example() {
 		engine *gin.Engine
 		log    *slog.Logger
 	)
-	if err := db.Migrate(ctx, gdb, []any{idempotency.Model()}); err != nil {
+	if err := db.Migrate(ctx, gdb, idempotency.Models()); err != nil {
 		log.Error("migrate", "err", err)
 		return
 	}

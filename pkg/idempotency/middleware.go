@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tourism-go/tourism/pkg/db"
 	"github.com/tourism-go/tourism/pkg/problem"
 	"github.com/tourism-go/tourism/pkg/validate"
 )
@@ -133,8 +134,14 @@ func (m *Middleware) Handler(mode Mode) gin.HandlerFunc {
 		id := ID{Scope: scope, Operation: c.Request.Method + " " + operation, Key: key}
 		// The fingerprint takes the concrete path: the same key on the
 		// payments of two different bookings is a reuse, not a replay.
-		fp := Fingerprint(c.Request.Method, c.Request.URL.Path, body)
-		claim, replay, err := m.store.Begin(c.Request.Context(), id, fp, m.lease)
+		var (
+			claim  *Claim
+			replay *Response
+		)
+		fp, err := m.store.Fingerprint(c.Request.Context(), c.Request.Method, c.Request.URL.Path, body)
+		if err == nil {
+			claim, replay, err = m.store.Begin(c.Request.Context(), id, fp, m.lease)
+		}
 		switch {
 		case errors.Is(err, ErrReused):
 			problem.Write(c, problem.New(http.StatusUnprocessableEntity, CodeKeyReused,
@@ -148,6 +155,9 @@ func (m *Middleware) Handler(mode Mode) gin.HandlerFunc {
 		case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
 			// The client hung up while we looked; nobody reads this answer.
 			problem.Write(c, problem.New(499, "client_closed_request", "The client closed the request."))
+		case db.IsUnavailable(err):
+			m.log.WarnContext(c.Request.Context(), "idempotency lookup: database unavailable", "err", err)
+			problem.Write(c, problem.Unavailable())
 		case err != nil:
 			m.log.ErrorContext(c.Request.Context(), "idempotency lookup failed", "err", err)
 			problem.Write(c, problem.New(http.StatusInternalServerError, problem.CodeInternal, "An unexpected error occurred."))

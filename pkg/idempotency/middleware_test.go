@@ -47,7 +47,7 @@ type bookingIn struct {
 
 func newFixture(t testing.TB, gdb *gorm.DB, opts idempotency.Options) *fixture {
 	t.Helper()
-	if err := db.Migrate(t.Context(), gdb, []any{idempotency.Model()}); err != nil {
+	if err := db.Migrate(t.Context(), gdb, idempotency.Models()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	f := &fixture{store: idempotency.NewStore(gdb)}

@@ -2,11 +2,13 @@ package idempotency
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -55,10 +57,22 @@ type record struct {
 
 func (record) TableName() string { return "idempotency_keys" }
 
-// Model is the table's gorm model, for the service to pass to db.Migrate
-// with its own models, so that one migration (under one lock) creates every
-// table of the service.
-func Model() any { return &record{} }
+// secretRecord holds the key of the request fingerprints. It is made once
+// per database, at random, so every replica of a service shares it and it
+// survives restarts, while nothing outside the database knows it.
+type secretRecord struct {
+	Name  string `gorm:"primaryKey;size:64"`
+	Value []byte `gorm:"not null"`
+}
+
+func (secretRecord) TableName() string { return "idempotency_secrets" }
+
+const fingerprintKeyName = "fingerprint-hmac-sha256"
+
+// Models are the package's gorm models, for the service to pass to
+// db.Migrate with its own, so that one migration (under one lock) creates
+// every table of the service.
+func Models() []any { return []any{&record{}, &secretRecord{}} }
 
 // ID identifies one idempotent operation: who asks (Scope: a merchant key's
 // id, or "public"), what (Operation: method and route pattern over HTTP, any
@@ -91,6 +105,9 @@ type Response struct {
 type Store struct {
 	db  *gorm.DB
 	now func() time.Time
+
+	mu    sync.Mutex
+	fpKey []byte // loaded on first use
 }
 
 // NewStore returns a store over gdb, whose schema includes Model().
@@ -101,16 +118,50 @@ func NewStore(gdb *gorm.DB) *Store {
 	return &Store{db: gdb, now: func() time.Time { return time.Now().UTC() }}
 }
 
-// Fingerprint identifies a request's content: the hex SHA-256 of method,
-// path and body. The body is hashed as raw bytes, not as canonical JSON: a
-// client retrying sends the very same bytes, and re-encoding would cost a
-// parse per request and argue about number formats and key order.
-func Fingerprint(method, path string, body []byte) string {
-	h := sha256.New()
+// Fingerprint identifies a request's content: the hex HMAC-SHA256 of
+// method, path and body under a key kept in the database. It is keyed
+// because a body may hold a card number (a payment confirmation): an
+// unkeyed hash of one is guessable from the few digits a card number leaves
+// unknown, and PCI DSS asks for keyed hashes of card numbers. The body is
+// hashed as raw bytes, not as canonical JSON: a client retrying sends the
+// very same bytes, and re-encoding would cost a parse per request and argue
+// about number formats and key order.
+func (s *Store) Fingerprint(ctx context.Context, method, path string, body []byte) (string, error) {
+	key, err := s.fingerprintKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	h := hmac.New(sha256.New, key)
 	// A path cannot hold a raw newline, so the separator keeps the parts apart.
 	h.Write([]byte(method + "\n" + path + "\n"))
 	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// fingerprintKey loads the database's fingerprint key, creating it on first
+// use. Two replicas creating it at once both insert-or-ignore and then read
+// the one row that won.
+func (s *Store) fingerprintKey(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fpKey != nil {
+		return s.fpKey, nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("make fingerprint key: %w", err)
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&secretRecord{Name: fingerprintKeyName, Value: fresh}).Error; err != nil {
+		return nil, fmt.Errorf("store fingerprint key: %w", err)
+	}
+	var rec secretRecord
+	if err := db.Where("name = ?", fingerprintKeyName).Take(&rec).Error; err != nil {
+		return nil, fmt.Errorf("load fingerprint key: %w", err)
+	}
+	s.fpKey = rec.Value
+	return s.fpKey, nil
 }
 
 // Begin claims id for a request whose content has fingerprint. Exactly one

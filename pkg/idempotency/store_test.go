@@ -1,6 +1,8 @@
 package idempotency_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -14,7 +16,7 @@ import (
 
 func newStore(t *testing.T, gdb *gorm.DB) *idempotency.Store {
 	t.Helper()
-	if err := db.Migrate(t.Context(), gdb, []any{idempotency.Model()}); err != nil {
+	if err := db.Migrate(t.Context(), gdb, idempotency.Models()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return idempotency.NewStore(gdb)
@@ -25,7 +27,10 @@ func TestStoreWithoutHTTP(t *testing.T) {
 		s := newStore(t, gdb)
 		ctx := t.Context()
 		id := idempotency.ID{Scope: "webhooks", Operation: "refund", Key: "evt_1"}
-		fp := idempotency.Fingerprint("", "refund", []byte("evt_1"))
+		fp, err := s.Fingerprint(ctx, "", "refund", []byte("evt_1"))
+		if err != nil {
+			t.Fatal(err)
+		}
 
 		claim, replay, err := s.Begin(ctx, id, fp, time.Minute)
 		if err != nil || claim == nil || replay != nil {
@@ -115,6 +120,33 @@ func TestPurge(t *testing.T) {
 		}
 		if c := begin("completed", time.Minute); c == nil {
 			t.Fatal("a purged key starts afresh")
+		}
+	})
+}
+
+// The fingerprint of a body holding a card number must be keyed: the same
+// for every store on one database (replicas, restarts), unguessable without
+// the database, and never the plain SHA-256 anyone could compute.
+func TestFingerprintIsKeyedPerDatabase(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		ctx := t.Context()
+		body := []byte(`{"card":{"number":"4242424242424242","cvc":"123"}}`)
+		a, err := newStore(t, gdb).Fingerprint(ctx, "POST", "/v1/x", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := idempotency.NewStore(gdb).Fingerprint(ctx, "POST", "/v1/x", body)
+		if err != nil || a != b {
+			t.Fatalf("two stores on one database disagree: %s %s %v", a, b, err)
+		}
+		plain := sha256.Sum256([]byte("POST\n/v1/x\n" + string(body)))
+		if a == hex.EncodeToString(plain[:]) {
+			t.Fatal("the fingerprint is an unkeyed SHA-256")
+		}
+		other := dbtest.Open(t, dbtest.SQLite)
+		c, err := newStore(t, other).Fingerprint(ctx, "POST", "/v1/x", body)
+		if err != nil || c == a {
+			t.Fatalf("two databases share a fingerprint key: %v", err)
 		}
 	})
 }

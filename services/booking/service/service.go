@@ -157,7 +157,7 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 		return err
 	}
 	// Migrate before serving: /readyz must not say ready on an old schema.
-	if err := store.Migrate(ctx, f.DB, idempotency.Model()); err != nil {
+	if err := store.Migrate(ctx, f.DB, idempotency.Models()...); err != nil {
 		return errors.Join(fmt.Errorf("migrate: %w", err), db.Close(f.DB))
 	}
 	st := store.New(f.DB)

@@ -126,7 +126,7 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 	}
 	// Migrate before serving: /readyz must not say ready on an old schema.
 	// The idempotency keys share the transaction, and its lock.
-	if err := store.Migrate(ctx, f.DB, idempotency.Model()); err != nil {
+	if err := store.Migrate(ctx, f.DB, idempotency.Models()...); err != nil {
 		_ = db.Close(f.DB)
 		return fmt.Errorf("migrate: %w", err)
 	}

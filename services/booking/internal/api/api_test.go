@@ -76,7 +76,7 @@ func newHarness(t *testing.T) *harness {
 	if err := store.Migrate(t.Context(), gdb); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Migrate(t.Context(), gdb, []any{idempotency.Model()}); err != nil {
+	if err := db.Migrate(t.Context(), gdb, idempotency.Models()); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}

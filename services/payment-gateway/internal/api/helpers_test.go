@@ -43,7 +43,7 @@ type env struct {
 
 func newEnv(t testing.TB, gdb *gorm.DB) *env {
 	t.Helper()
-	if err := store.Migrate(t.Context(), gdb, idempotency.Model()); err != nil {
+	if err := store.Migrate(t.Context(), gdb, idempotency.Models()...); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	logs := &lockedBuffer{}
