@@ -15,7 +15,10 @@ import (
 // Detail is the message clients see; empty means the error's own text, which
 // is right for domain errors written for humans.
 type Rule struct {
-	Err    error
+	Err error
+	// Match, when set, is used instead of Err: for errors recognised by
+	// what they are rather than by identity (a dropped database connection).
+	Match  func(error) bool
 	Status int
 	Code   string
 	Detail string
@@ -43,7 +46,11 @@ func (m *Mapper) Problem(ctx context.Context, err error) *Problem {
 		return Validation(fields)
 	}
 	for _, r := range m.rules {
-		if errors.Is(err, r.Err) {
+		matched := r.Err != nil && errors.Is(err, r.Err)
+		if r.Match != nil {
+			matched = r.Match(err)
+		}
+		if matched {
 			detail := r.Detail
 			if detail == "" {
 				detail = r.Err.Error()

@@ -104,3 +104,9 @@ func NotFound(detail string) *Problem { return New(http.StatusNotFound, CodeNotF
 func Unauthorized() *Problem {
 	return New(http.StatusUnauthorized, CodeUnauthorized, "A valid bearer token is required.")
 }
+
+// Unavailable is the 503 for a dependency this service cannot reach right
+// now (its database); clients should retry.
+func Unavailable() *Problem {
+	return New(http.StatusServiceUnavailable, CodeUnavailable, "The service cannot reach its database right now; retry shortly.")
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/tourism-go/tourism/pkg/db"
 	"github.com/tourism-go/tourism/pkg/problem"
 	"github.com/tourism-go/tourism/services/booking/internal/booking"
 )
@@ -40,6 +41,7 @@ func newErrorMapper(log *slog.Logger) *problem.Mapper {
 		// DESIGN §2: a slow peer is a 504, still upstream_unavailable.
 		problem.Rule{Err: booking.ErrUpstreamTimeout, Status: http.StatusGatewayTimeout, Code: problem.CodeUpstreamUnavailable, Detail: "A service booking depends on did not answer in time; retry shortly."},
 		problem.Rule{Err: booking.ErrUpstreamUnavailable, Status: http.StatusServiceUnavailable, Code: problem.CodeUpstreamUnavailable, Detail: "A service booking depends on is unavailable; retry shortly."},
+		db.UnavailableRule(),
 	)
 }
 

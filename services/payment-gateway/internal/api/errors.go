@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tourism-go/tourism/pkg/db"
 	"github.com/tourism-go/tourism/pkg/problem"
 	"github.com/tourism-go/tourism/pkg/validate"
 	"github.com/tourism-go/tourism/services/payment-gateway/internal/payment"
@@ -30,6 +31,7 @@ func newErrorMapper(log *slog.Logger) *problem.Mapper {
 		problem.Rule{Err: payment.ErrIntentNotConfirmable, Status: http.StatusConflict, Code: problem.CodeConflict},
 		problem.Rule{Err: payment.ErrIntentNotCancelable, Status: http.StatusConflict, Code: problem.CodeConflict},
 		problem.Rule{Err: payment.ErrIntentNotRefundable, Status: http.StatusConflict, Code: problem.CodeConflict},
+		db.UnavailableRule(),
 	)
 }
 

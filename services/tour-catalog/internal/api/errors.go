@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/tourism-go/tourism/pkg/db"
 	"github.com/tourism-go/tourism/pkg/problem"
 	"github.com/tourism-go/tourism/services/tour-catalog/internal/catalog"
 )
@@ -21,5 +22,6 @@ func newErrorMapper(log *slog.Logger) *problem.Mapper {
 		problem.Rule{Err: catalog.ErrHoldExpired, Status: http.StatusConflict, Code: "hold_expired", Detail: "The hold has expired."},
 		problem.Rule{Err: catalog.ErrHoldReleased, Status: http.StatusConflict, Code: "hold_released", Detail: "The hold was released."},
 		problem.Rule{Err: catalog.ErrBookingMismatch, Status: http.StatusConflict, Code: problem.CodeConflict, Detail: "This booking already holds different seats."},
+		db.UnavailableRule(),
 	)
 }
