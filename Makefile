@@ -51,3 +51,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
 .PHONY: vet
 vet: ## go vet every module
 	$(GO) vet $(addsuffix /...,$(addprefix ./,$(MODULES)))
+
+##@ Benchmark
+
+.PHONY: bench
+bench: ## Benchmark natively, then in containers; writes bench/results/<date>.md, .json, .svg (QUICK=1: about 2 minutes)
+	cd bench && $(GO) run ./cmd/bench

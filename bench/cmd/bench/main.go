@@ -1,0 +1,277 @@
+// Command bench is `make bench`: it measures the services natively on
+// loopback (micro-benchmarks, start-up, memory, throughput and latency
+// against a gin and a pgbench ceiling), then in containers (image size,
+// build cache, compose start-up and memory), and writes
+// bench/results/<date>.md, .json and .svg.
+//
+// Every part is bounded in time; a part that fails is recorded as failed in
+// the report, never filled in. Load goes to loopback only (and to the
+// containers this run starts, through their ports published on loopback).
+//
+// Environment:
+//
+//	QUICK=1              about 2 minutes instead of 10: shorter runs, fewer
+//	                     repetitions, no cold image build
+//	BENCH_DATABASE_URL   a PostgreSQL role that may create databases
+//	                     (default: TEST_DATABASE_URL, else the dev cluster
+//	                     postgres://dev:dev@127.0.0.1:5432/postgres)
+//	GO_IMAGE             builder image for the Dockerfiles (CI stand-in)
+//	BENCH_OUT            where reports go (default bench/results)
+//	BENCH_PARTS          comma-separated subset of micro,native,load,containers
+//	BENCH_PROFILE=1      save CPU profiles of the services under max-rate load
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tourism-go/tourism/bench/internal/report"
+)
+
+// settings are the knobs of one run, from the environment.
+type settings struct {
+	quick     bool
+	root      string // repository root
+	out       string
+	dbURL     string
+	goImage   string
+	parts     map[string]bool
+	profile   bool
+	budget    time.Duration
+	loadDur   time.Duration // measured seconds per load run
+	warmup    time.Duration
+	readyRuns int
+	benchtime string
+	count     int
+}
+
+func main() {
+	s, err := loadSettings()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, s.budget)
+	defer cancel()
+	if err := run(ctx, s); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func loadSettings() (settings, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return settings{}, err
+	}
+	s := settings{
+		quick: os.Getenv("QUICK") == "1" || os.Getenv("QUICK") == "true",
+		root:  root,
+		out:   envOr("BENCH_OUT", filepath.Join(root, "bench", "results")),
+		dbURL: envOr("BENCH_DATABASE_URL", envOr("TEST_DATABASE_URL",
+			"postgres://dev:dev@127.0.0.1:5432/postgres?sslmode=disable")),
+		goImage: os.Getenv("GO_IMAGE"),
+		profile: os.Getenv("BENCH_PROFILE") == "1",
+		parts:   map[string]bool{},
+	}
+	for _, p := range strings.Split(envOr("BENCH_PARTS", "micro,native,load,containers"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			s.parts[p] = true
+		}
+	}
+	if s.quick {
+		s.budget, s.loadDur, s.warmup, s.readyRuns, s.benchtime, s.count = 2*time.Minute, 3*time.Second, 500*time.Millisecond, 3, "100ms", 1
+	} else {
+		s.budget, s.loadDur, s.warmup, s.readyRuns, s.benchtime, s.count = 10*time.Minute, 10*time.Second, 2*time.Second, 7, "500ms", 3
+	}
+	return s, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// repoRoot is the directory holding go.work, from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.work above the working directory: run from the repository")
+		}
+		dir = parent
+	}
+}
+
+var started = time.Now()
+
+// logf prints progress on stderr, with the seconds since the start.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "==> [%4.0fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// phase runs fn with at most share of what is left of ctx's time, and
+// records its error as a failure of part.
+func phase(ctx context.Context, r *report.Report, part string, limit time.Duration, fn func(ctx context.Context) error) {
+	if ctx.Err() != nil {
+		r.Fail(part, fmt.Errorf("not started: the run's time budget was spent"))
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t0 := time.Now()
+	logf("%s: start (at most %s)", part, limit.Round(time.Second))
+	err := fn(pctx)
+	if err != nil {
+		if pctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w (phase time limit %s reached)", err, limit)
+		}
+		logf("%s: FAILED after %.1fs: %v", part, time.Since(t0).Seconds(), err)
+		r.Fail(part, err)
+		return
+	}
+	logf("%s: done in %.1fs", part, time.Since(t0).Seconds())
+}
+
+func run(ctx context.Context, s settings) error {
+	r := &report.Report{Date: time.Now().UTC(), Quick: s.quick}
+	r.Commit = gitCommit(s.root)
+	r.Machine = machineInfo(ctx, s)
+	r.NodeBaseline = report.Baseline{
+		Image:      "node:18-alpine",
+		ImageBytes: 171_000_000,
+		Source: "The Node.js baseline (node:18-alpine, about 171 MB on disk) is the course's figure, " +
+			"cited and not measured: this machine has no registry to pull it from.",
+	}
+	if err := os.MkdirAll(s.out, 0o755); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "tourism-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	logf("bench: quick=%v budget=%s parts=%v work dir %s", s.quick, s.budget, keys(s.parts), work)
+
+	// The phases share the budget: each gets a fixed slice so that one
+	// that hangs cannot starve the rest.
+	budget := func(full, quick time.Duration) time.Duration {
+		if s.quick {
+			return quick
+		}
+		return full
+	}
+	var n *native
+	if s.parts["native"] || s.parts["load"] {
+		phase(ctx, r, "build native binaries", budget(3*time.Minute, 90*time.Second), func(ctx context.Context) error {
+			var err error
+			n, err = buildNative(ctx, s, work, r)
+			return err
+		})
+	}
+	if n != nil {
+		defer n.cleanup()
+		phase(ctx, r, "databases", 30*time.Second, func(ctx context.Context) error { return n.createDatabases(ctx) })
+	}
+	if s.parts["micro"] {
+		phase(ctx, r, "micro-benchmarks", budget(100*time.Second, 25*time.Second), func(ctx context.Context) error {
+			return runMicro(ctx, s, r)
+		})
+	}
+	if n != nil && n.dbReady && s.parts["native"] {
+		phase(ctx, r, "native start-up and idle memory", budget(60*time.Second, 20*time.Second), func(ctx context.Context) error {
+			return n.measureStartup(ctx, r)
+		})
+	}
+	if n != nil && n.dbReady && s.parts["load"] {
+		phase(ctx, r, "ceilings (gin, pgbench)", budget(50*time.Second, 15*time.Second), func(ctx context.Context) error {
+			return n.ceilings(ctx, r)
+		})
+		phase(ctx, r, "native load scenarios", budget(150*time.Second, 35*time.Second), func(ctx context.Context) error {
+			return n.loadScenarios(ctx, r)
+		})
+	}
+	if n != nil {
+		n.cleanup()
+	}
+	if s.parts["containers"] {
+		c := &containers{s: s, work: work}
+		phase(ctx, r, "containers", max(time.Until(deadlineOf(ctx))-10*time.Second, 10*time.Second), func(ctx context.Context) error {
+			return c.run(ctx, r)
+		})
+	}
+	evaluateTargets(r)
+	r.Duration = report.Seconds(time.Since(started).Seconds())
+	return writeReport(s, r)
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return time.Now().Add(time.Hour)
+	}
+	return d
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for _, k := range []string{"micro", "native", "load", "containers"} {
+		if m[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func writeReport(s settings, r *report.Report) error {
+	name := r.Date.Format("2006-01-02")
+	if s.quick {
+		name += "-quick"
+	}
+	base := filepath.Join(s.out, name)
+	if err := r.WriteJSON(base + ".json"); err != nil {
+		return err
+	}
+	svg, err := os.Create(base + ".svg")
+	if err != nil {
+		return err
+	}
+	if err := r.WriteSVG(svg); err != nil {
+		svg.Close()
+		return err
+	}
+	if err := svg.Close(); err != nil {
+		return err
+	}
+	md, err := os.Create(base + ".md")
+	if err != nil {
+		return err
+	}
+	if err := r.WriteMarkdown(md, name+".svg"); err != nil {
+		md.Close()
+		return err
+	}
+	if err := md.Close(); err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(s.root, base)
+	logf("report: %s.md, .json, .svg (%d failures)", rel, len(r.Failures))
+	return nil
+}

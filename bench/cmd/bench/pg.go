@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tourism-go/tourism/bench/internal/report"
+)
+
+// pgAdmin creates and drops the run's databases on the server of
+// BENCH_DATABASE_URL.
+type pgAdmin struct {
+	base *url.URL
+	conn *pgx.Conn
+}
+
+func openPG(ctx context.Context, raw string) (*pgAdmin, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, fmt.Errorf("BENCH_DATABASE_URL must be a postgres:// URL")
+	}
+	conn, err := pgx.Connect(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL (set BENCH_DATABASE_URL to a role that may create databases): %w", err)
+	}
+	return &pgAdmin{base: u, conn: conn}, nil
+}
+
+func (p *pgAdmin) urlFor(db string) string {
+	u := *p.base
+	u.Path = "/" + db
+	q := u.Query()
+	if q.Get("sslmode") == "" {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (p *pgAdmin) createDatabase(ctx context.Context, name string) error {
+	_, err := p.conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}
+
+func (p *pgAdmin) dropDatabase(ctx context.Context, name string) error {
+	_, err := p.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+func (p *pgAdmin) version(ctx context.Context) string {
+	var v string
+	if err := p.conn.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return ""
+	}
+	return "PostgreSQL " + strings.Fields(v)[0]
+}
+
+func (p *pgAdmin) close() { _ = p.conn.Close(context.Background()) }
+
+// pgbenchPath finds pgbench on PATH or in the Debian layout.
+func pgbenchPath() (string, error) {
+	if p, err := exec.LookPath("pgbench"); err == nil {
+		return p, nil
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if len(matches) > 0 {
+		return matches[len(matches)-1], nil
+	}
+	return "", errors.New("pgbench not found on PATH nor in the PostgreSQL packages' bin directory")
+}
+
+var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+// pgbenchSelect initialises the pgbench tables (scale 1) in db and runs
+// the select-only script: the database's ceiling for one-row reads by
+// primary key over the same loopback connection the services use.
+func (n *native) pgbenchSelect(ctx context.Context, clients int, r *report.Report) error {
+	bin, err := pgbenchPath()
+	if err != nil {
+		return err
+	}
+	u := n.pg.base
+	pass, _ := u.User.Password()
+	env := append(os.Environ(),
+		"PGHOST="+u.Hostname(), "PGPORT="+portOr(u.Port(), "5432"), "PGUSER="+u.User.Username(),
+		"PGPASSWORD="+pass, "PGDATABASE="+n.dbs["pgbench"], "PGSSLMODE=disable")
+	init := exec.CommandContext(ctx, bin, "-i", "-s", "1", "-q", "-n")
+	init.Env = env
+	if b, err := init.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgbench -i: %w: %s", err, lastLines(string(b), 3))
+	}
+	secs := int(n.s.loadDur.Seconds())
+	cmd := exec.CommandContext(ctx, bin, "-S", "-M", "prepared", "-n",
+		"-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(max(secs, 1)))
+	cmd.Env = env
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pgbench -S: %w: %s", err, lastLines(string(b), 3))
+	}
+	m := tpsRE.FindSubmatch(b)
+	if m == nil {
+		return fmt.Errorf("pgbench -S: no tps in its output: %s", lastLines(string(b), 3))
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	r.Ceilings.PgbenchTPS, r.Ceilings.PgbenchClients = tps, clients
+	logf("pgbench -S -M prepared -c %d: %.0f tps", clients, tps)
+	return nil
+}
+
+func portOr(p, def string) string {
+	if p == "" {
+		return def
+	}
+	return p
+}
