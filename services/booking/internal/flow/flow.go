@@ -99,7 +99,10 @@ func New(s *store.Store, c Catalog, p Payments, opts Options) (*Service, error) 
 	return &Service{store: s, catalog: c, payments: p, opts: opts, log: opts.Log, transitions: transitions}, nil
 }
 
-func (f *Service) now() time.Time { return f.opts.Now().UTC() }
+// now is the clock at the precision the database keeps (microseconds), so
+// that a booking reads the same in the answer that changed it as in every
+// later read.
+func (f *Service) now() time.Time { return f.opts.Now().UTC().Truncate(time.Microsecond) }
 
 // catalogHoldTTL is what the catalog is asked to hold seats for: the
 // customer's time plus the margin, within the catalog's bounds.
