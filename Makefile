@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 SERVICES := tour-catalog booking payment-gateway
 # Every Go module of the workspace, for the targets that test them all.
-MODULES  := pkg $(addprefix services/,$(SERVICES))
+MODULES  := pkg $(addprefix services/,$(SERVICES)) integration
 GO       ?= go
 FUZZTIME ?= 10s
 
