@@ -189,7 +189,7 @@ func (c *containers) cacheExperiment(ctx context.Context, svc, tag string, r *re
 		r.Build.GoImage = "the Dockerfile's default"
 	}
 	if c.s.quick {
-		r.Notes = append(r.Notes, "QUICK=1: the cold (--no-cache) and go.mod builds were left out; the cached and one-line-edit builds ran.")
+		r.Notes = append(r.Notes, "QUICK=1 leaves out the cold (--no-cache) and go.mod builds, and expects the images' build cache to be warm (a first build takes minutes).")
 		// Warm the cache so that the edit's rebuild is a rebuild.
 		if _, err := c.dockerBuild(ctx, svc, tag); err != nil {
 			return err
@@ -364,7 +364,7 @@ func (c *containers) compose(ctx context.Context, r *report.Report) error {
 // times, timing docker start to the first /readyz 200 on the published
 // port and to docker's health status "healthy".
 func (c *containers) startTimes(ctx context.Context, r *report.Report, dc *http.Client, ids map[string]string, ports map[string]int) error {
-	runs := 5
+	runs := 3
 	if c.s.quick {
 		runs = 2
 	}
@@ -447,8 +447,9 @@ func (c *containers) composeLoad(ctx context.Context, r *report.Report, catalogS
 	res := load.Run(ctx, load.Config{Concurrency: conc, Warmup: c.s.warmup, Duration: dur}, getTourOp(hc, catalog, fx.tourIDs))
 	c.addScenario(r, "GET /v1/tours/{id}", res)
 	var next atomic.Int64
-	res = load.Run(ctx, load.Config{Concurrency: conc, Warmup: c.s.warmup, Duration: dur, MaxOps: maxFlow},
-		flowOp(hc, hostURL(ports["booking"]), fx.flowDeps, &next))
+	fc := flowConcurrency()
+	res = load.Run(ctx, load.Config{Concurrency: fc, Warmup: c.s.warmup, Duration: dur, MaxOps: maxFlow},
+		flowOp(newClient(fc), hostURL(ports["booking"]), fx.flowDeps, &next))
 	c.addScenario(r, "booking flow", res)
 	return nil
 }

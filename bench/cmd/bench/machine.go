@@ -33,6 +33,7 @@ func machineInfo(ctx context.Context, s settings) report.Machine {
 			}
 		}
 	}
+	m.LoadStart = loadAverage()
 	m.Kernel = "Linux " + strings.TrimSpace(output(ctx, "uname", "-r"))
 	m.Docker = strings.TrimSpace(output(ctx, "docker", "version", "--format", "{{.Server.Version}}"))
 	if pg, err := openPG(ctx, s.dbURL); err == nil {
@@ -61,4 +62,18 @@ func gitCommit(root string) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// loadAverage is the 1-minute load average.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }

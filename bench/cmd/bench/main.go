@@ -19,6 +19,7 @@
 //	BENCH_OUT            where reports go (default bench/results)
 //	BENCH_PARTS          comma-separated subset of micro,native,load,containers
 //	BENCH_PROFILE=1      save CPU profiles of the services under max-rate load
+//	BENCH_KEEP=1         keep the work directory with the services' logs
 package main
 
 import (
@@ -167,7 +168,11 @@ func run(ctx context.Context, s settings) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if os.Getenv("BENCH_KEEP") == "1" {
+		logf("BENCH_KEEP=1: the work dir (service logs) is kept")
+	} else {
+		defer os.RemoveAll(work)
+	}
 	logf("bench: quick=%v budget=%s parts=%v work dir %s", s.quick, s.budget, keys(s.parts), work)
 
 	// The phases share the budget: each gets a fixed slice so that one
@@ -217,6 +222,7 @@ func run(ctx context.Context, s settings) error {
 			return c.run(ctx, r)
 		})
 	}
+	r.Machine.LoadEnd = loadAverage()
 	evaluateTargets(r)
 	r.Duration = report.Seconds(time.Since(started).Seconds())
 	return writeReport(s, r)

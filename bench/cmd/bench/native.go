@@ -54,7 +54,9 @@ func buildNative(ctx context.Context, s settings, work string, r *report.Report)
 	}
 	// One go build for all: the packages compile in parallel.
 	binDir := filepath.Join(work, "bin")
-	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", binDir + string(filepath.Separator)}
+	// The flags of the Dockerfiles' build, so that native and container
+	// numbers are of the same binary.
+	args := []string{"build", "-trimpath", "-tags", "nomsgpack", "-ldflags=-s -w", "-o", binDir + string(filepath.Separator)}
 	for _, name := range slices.Sorted(maps.Keys(targets)) {
 		args = append(args, targets[name])
 	}
@@ -71,7 +73,7 @@ func buildNative(ctx context.Context, s settings, work string, r *report.Report)
 			r.FootprintOf(name).BinaryBytes = fi.Size()
 		}
 	}
-	logf("built %d binaries (CGO_ENABLED=0 -trimpath -ldflags=-s -w)", len(n.bins))
+	logf("built %d binaries (CGO_ENABLED=0 -trimpath -tags nomsgpack -ldflags=-s -w)", len(n.bins))
 	return n, nil
 }
 
@@ -258,9 +260,17 @@ func (p *proc) stop() {
 
 // memory reads VmRSS and VmHWM (KiB) from /proc.
 func (p *proc) memory() (rss, hwm int64, err error) {
+	m, err := p.memoryDetail()
+	return m.rss, m.hwm, err
+}
+
+type memStatus struct{ rss, hwm, anon, file int64 }
+
+// memoryDetail reads VmRSS, VmHWM, RssAnon and RssFile (KiB) from /proc.
+func (p *proc) memoryDetail() (m memStatus, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -272,15 +282,19 @@ func (p *proc) memory() (rss, hwm int64, err error) {
 		v, _ := strconv.ParseInt(fields[1], 10, 64)
 		switch fields[0] {
 		case "VmRSS:":
-			rss = v
+			m.rss = v
 		case "VmHWM:":
-			hwm = v
+			m.hwm = v
+		case "RssAnon:":
+			m.anon = v
+		case "RssFile:":
+			m.file = v
 		}
 	}
-	if rss == 0 {
-		return 0, 0, errors.New("no VmRSS in /proc status")
+	if m.rss == 0 {
+		return m, errors.New("no VmRSS in /proc status")
 	}
-	return rss, hwm, sc.Err()
+	return m, sc.Err()
 }
 
 func (n *native) forget(p *proc) {
@@ -319,19 +333,20 @@ func (n *native) measureStartup(ctx context.Context, r *report.Report) error {
 				// Idle: let start-up garbage settle as it would between
 				// health checks.
 				time.Sleep(1500 * time.Millisecond)
-				rss, _, err := p.memory()
+				m, err := p.memoryDetail()
 				if err != nil {
 					return err
 				}
-				r.FootprintOf(svc).NativeRSSKiB = rss
+				f := r.FootprintOf(svc)
+				f.NativeRSSKiB, f.NativeRSSAnonKiB, f.NativeRSSFileKiB = m.rss, m.anon, m.file
 			}
 			p.stop()
 			n.forget(p)
 		}
 		f := r.FootprintOf(svc)
 		f.NativeReadyMs, f.NativeFirstReadyMs, f.NativeReadyRuns = median(times), first, len(times)
-		logf("%s: start -> ready median %.1f ms over %d runs (first, with migration: %.1f ms), idle RSS %.1f MiB",
-			svc, f.NativeReadyMs, len(times), first, float64(f.NativeRSSKiB)/1024)
+		logf("%s: start -> ready median %.1f ms over %d runs (first, with migration: %.1f ms), idle RSS %.1f MiB (anonymous %.1f, file %.1f)",
+			svc, f.NativeReadyMs, len(times), first, float64(f.NativeRSSKiB)/1024, float64(f.NativeRSSAnonKiB)/1024, float64(f.NativeRSSFileKiB)/1024)
 	}
 	return nil
 }

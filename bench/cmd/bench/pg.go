@@ -126,3 +126,52 @@ func portOr(p, def string) string {
 	}
 	return p
 }
+
+// xactCommits reads pg_stat_database's committed transactions of dbs.
+func (p *pgAdmin) xactCommits(ctx context.Context, dbs map[string]string) (map[string]int64, error) {
+	names := make([]string, 0, len(dbs))
+	for _, db := range dbs {
+		names = append(names, db)
+	}
+	// A fresh snapshot: statistics are otherwise cached per transaction.
+	if _, err := p.conn.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {
+		return nil, err
+	}
+	rows, err := p.conn.Query(ctx, "SELECT datname, xact_commit FROM pg_stat_database WHERE datname = ANY($1)", names)
+	if err != nil {
+		return nil, fmt.Errorf("read pg_stat_database: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct {
+		name string
+		n    int64
+	}, error) {
+		var v struct {
+			name string
+			n    int64
+		}
+		err := row.Scan(&v.name, &v.n)
+		return v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read pg_stat_database: %w", err)
+	}
+	m := map[string]int64{}
+	for _, v := range out {
+		m[v.name] = v.n
+	}
+	return m, nil
+}
+
+// countConfirmed counts the confirmed bookings in booking's database.
+func (p *pgAdmin) countConfirmed(ctx context.Context, db string) (int64, error) {
+	conn, err := pgx.Connect(ctx, p.urlFor(db))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM bookings WHERE status = 'confirmed'").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count confirmed bookings: %w", err)
+	}
+	return n, nil
+}

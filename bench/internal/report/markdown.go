@@ -20,7 +20,8 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 	p("`make bench` (%s) at commit `%s`, %.0f s. Machine: %s, %d cores, %d GiB; %s; Go %s; %s; Docker Engine %s.\n\n",
 		mode, r.Commit, float64(r.Duration), orNA(r.Machine.CPU), r.Machine.Cores, r.Machine.MemoryGiB,
 		orNA(r.Machine.Kernel), orNA(r.Machine.Go), orNA(r.Machine.Postgres), orNA(r.Machine.Docker))
-	p("The load generator, the services, PostgreSQL and Docker share these %d cores: every number below is for all of them on one machine.\n\n", r.Machine.Cores)
+	p("The load generator, the services, PostgreSQL and Docker share these %d cores: every number below is for all of them on one machine. ", r.Machine.Cores)
+	p("1-minute load average at the start of the run %.1f, at the end %.1f (above %d, other work competed for the cores).\n\n", r.Machine.LoadStart, r.Machine.LoadEnd, r.Machine.Cores)
 
 	if len(r.Targets) > 0 {
 		p("## Targets\n\n| target | goal | measured | status | note |\n|---|---|---|---|---|\n")
@@ -46,12 +47,17 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 				errorsCell(s), pct(s.OfGin), pct(s.OfPgbench))
 		}
 		p("\n![latency percentiles per scenario](%s)\n\n", svgName)
+		if len(r.Ceilings.FlowTxPerBooking) > 0 {
+			t := r.Ceilings.FlowTxPerBooking
+			p("Database transactions per confirmed booking over the flow runs (%d bookings; every autocommit statement counts as one): tour-catalog %.1f, booking %.1f, payment-gateway %.1f, %.1f in all.\n\n",
+				r.Ceilings.FlowConfirmed, t["tour-catalog"], t["booking"], t["payment-gateway"], t["tour-catalog"]+t["booking"]+t["payment-gateway"])
+		}
 		p("Latency is per operation (for the booking flow: create booking, then pay; one new booking per iteration). In constant-rate runs it is measured from the scheduled start, so queueing shows.\n\n")
 	}
 
 	if len(r.Footprint) > 0 {
 		p("## Footprint\n\n")
-		p("| service | image on disk | image gzip | binary | idle RSS native | peak RSS native after load | idle RSS container | start → ready native (first start) | container start → ready | container start → healthy |\n")
+		p("| service | image on disk | image gzip | binary | idle RSS native (anon + file) | peak RSS native after load | idle memory container | start → ready native (first start) | container start → ready | container start → healthy |\n")
 		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, f := range r.Footprint {
 			first := ""
@@ -60,7 +66,7 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 			}
 			p("| %s | %s | %s | %s | %s | %s | %s | %s%s | %s | %s |\n", f.Service,
 				mb(f.ImageBytes), mb(f.ImageGzipBytes), mb(f.BinaryBytes),
-				kib(f.NativeRSSKiB), kib(f.NativeRSSAfterLoadKiB), kib(f.ContainerRSSKiB),
+				rssCell(f), kib(f.NativeRSSAfterLoadKiB), kib(f.ContainerRSSKiB),
 				msOr(f.NativeReadyMs), first, msOr(f.ContainerReadyMs), msOr(f.ContainerHealthyMs))
 		}
 		if r.NodeBaseline.ImageBytes > 0 {
@@ -100,6 +106,16 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func rssCell(f Footprint) string {
+	if f.NativeRSSKiB == 0 {
+		return ""
+	}
+	if f.NativeRSSAnonKiB == 0 && f.NativeRSSFileKiB == 0 {
+		return kib(f.NativeRSSKiB)
+	}
+	return fmt.Sprintf("%s (%s + %s)", kib(f.NativeRSSKiB), kib(f.NativeRSSAnonKiB), kib(f.NativeRSSFileKiB))
 }
 
 func runsNote(fs []Footprint) string {

@@ -44,6 +44,10 @@ type Machine struct {
 	Go        string `json:"go"`
 	Postgres  string `json:"postgres"`
 	Docker    string `json:"docker"`
+	// LoadStart and LoadEnd are /proc/loadavg's 1-minute load at the start
+	// and the end of the run: other work on the machine skews every number.
+	LoadStart float64 `json:"load_start"`
+	LoadEnd   float64 `json:"load_end"`
 }
 
 // Micro is one `go test -bench` result (the median of its -count runs).
@@ -68,6 +72,10 @@ type Footprint struct {
 	BinaryBytes    int64 `json:"binary_bytes,omitempty"`
 	// NativeRSSKiB is VmRSS of the native process after start, idle.
 	NativeRSSKiB int64 `json:"native_rss_kib,omitempty"`
+	// Of which anonymous memory (heap, stacks) and file-backed pages (the
+	// binary's text and data that were touched).
+	NativeRSSAnonKiB int64 `json:"native_rss_anon_kib,omitempty"`
+	NativeRSSFileKiB int64 `json:"native_rss_file_kib,omitempty"`
 	// NativeRSSAfterLoadKiB is VmHWM (the peak) after the load scenarios.
 	NativeRSSAfterLoadKiB int64 `json:"native_rss_peak_after_load_kib,omitempty"`
 	ContainerRSSKiB       int64 `json:"container_rss_kib,omitempty"`
@@ -113,6 +121,11 @@ type Ceilings struct {
 	// PgbenchTPS is `pgbench -S` (select-only, prepared) on the same server.
 	PgbenchTPS     float64 `json:"pgbench_select_tps,omitempty"`
 	PgbenchClients int     `json:"pgbench_clients,omitempty"`
+	// FlowTxPerBooking is each service database's committed transactions
+	// per confirmed booking over the flow runs (every autocommit statement
+	// is one): with a commit costing an fsync, the flow's bill.
+	FlowTxPerBooking map[string]float64 `json:"flow_tx_per_booking,omitempty"`
+	FlowConfirmed    int64              `json:"flow_confirmed,omitempty"`
 }
 
 // Scenario is one load run.
