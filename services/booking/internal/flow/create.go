@@ -65,7 +65,7 @@ func (f *Service) Create(ctx context.Context, r booking.Request) (booking.Bookin
 	if err := o.b.SeatsHeld(hold.ID, hold.UnitPrice, payBy, now); err != nil {
 		return o.b, err
 	}
-	if err := o.save(ctx); err != nil {
+	if err := o.finish(ctx); err != nil {
 		// The hold exists but the booking could not record it; the
 		// reconciler rejects the pending booking and releases the hold.
 		return o.b, fmt.Errorf("record hold: %w", err)

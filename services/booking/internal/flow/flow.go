@@ -128,6 +128,8 @@ type op struct {
 	lease  store.Lease
 	b      booking.Booking
 	stored booking.Status
+	// released: finish gave the lease up already.
+	released bool
 }
 
 func (f *Service) newLease() store.Lease {
@@ -148,8 +150,11 @@ func (f *Service) claim(ctx context.Context, id uuid.UUID, statuses ...booking.S
 
 // release gives the lease up. It runs after the operation whatever happened,
 // so it does not depend on the request's context; if it fails, the lease
-// simply expires.
+// simply expires. After finish it has nothing left to do.
 func (o *op) release(ctx context.Context) {
+	if o.released {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 	defer cancel()
 	if err := o.f.store.Release(ctx, o.b.ID, o.lease.Owner); err != nil {
@@ -159,13 +164,25 @@ func (o *op) release(ctx context.Context) {
 
 // save writes the booking as it stands, if it is still as this operation
 // last saw it.
-func (o *op) save(ctx context.Context) error {
+func (o *op) save(ctx context.Context) error { return o.write(ctx, false) }
+
+// finish is the operation's last save: it gives the lease up in the same
+// statement, saving the separate release's transaction. Nothing may save
+// after it.
+func (o *op) finish(ctx context.Context) error { return o.write(ctx, true) }
+
+func (o *op) write(ctx context.Context, release bool) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 	defer cancel()
 	o.b.UpdatedAt = o.f.now()
-	if err := o.f.store.Save(ctx, o.b, o.stored, o.lease); err != nil {
+	save := o.f.store.Save
+	if release {
+		save = o.f.store.SaveAndRelease
+	}
+	if err := save(ctx, o.b, o.stored, o.lease); err != nil {
 		return err
 	}
+	o.released = release
 	if o.b.Status != o.stored {
 		o.f.transitions.WithLabelValues(string(o.stored), string(o.b.Status)).Inc()
 		o.f.log.InfoContext(ctx, "booking transition", "booking_id", o.b.ID,
@@ -182,6 +199,14 @@ func (o *op) transition(ctx context.Context, to booking.Status, reason string) e
 		return err
 	}
 	return o.save(ctx)
+}
+
+// finishTransition is transition as the operation's last save (see finish).
+func (o *op) finishTransition(ctx context.Context, to booking.Status, reason string) error {
+	if err := o.b.Transition(to, reason, o.f.now()); err != nil {
+		return err
+	}
+	return o.finish(ctx)
 }
 
 // withDeadline bounds an operation's peer calls.

@@ -167,7 +167,8 @@ func (f *Service) confirmPaid(ctx context.Context, o *op, intent Intent, reason 
 	case err == nil:
 		o.b.ChargeInFlight = false
 		o.b.Hold = booking.HoldConfirmed
-		if err := o.transition(ctx, booking.StatusConfirmed, reason); err != nil {
+		// Confirmed is where every caller stops: the lease goes with it.
+		if err := o.finishTransition(ctx, booking.StatusConfirmed, reason); err != nil {
 			return o.b, err
 		}
 		return o.b, nil

@@ -152,6 +152,16 @@ func (s *Store) Claim(ctx context.Context, id uuid.UUID, lease Lease, now time.T
 // from and leased to lease.Owner; otherwise it returns booking.ErrStale and
 // writes nothing. The lease is kept (and extended to lease.Until).
 func (s *Store) Save(ctx context.Context, b booking.Booking, from booking.Status, lease Lease) error {
+	return s.save(ctx, b, from, lease, false)
+}
+
+// SaveAndRelease is Save followed by Release in one statement, for an
+// operation's last write: one transaction (one commit) instead of two.
+func (s *Store) SaveAndRelease(ctx context.Context, b booking.Booking, from booking.Status, lease Lease) error {
+	return s.save(ctx, b, from, lease, true)
+}
+
+func (s *Store) save(ctx context.Context, b booking.Booking, from booking.Status, lease Lease, release bool) error {
 	if lease.Owner == "" {
 		// A released booking has an empty owner; an empty lease must not
 		// match it.
@@ -161,24 +171,28 @@ func (s *Store) Save(ctx context.Context, b booking.Booking, from booking.Status
 	if err != nil {
 		return err
 	}
+	set := map[string]any{
+		"status":            m.Status,
+		"tour_id":           m.TourID,
+		"total_amount":      m.TotalAmount,
+		"total_currency":    m.TotalCurrency,
+		"hold_id":           m.HoldID,
+		"hold_expires_at":   m.HoldExpiresAt,
+		"payment_intent_id": m.PaymentIntentID,
+		"history":           m.History,
+		"hold_state":        m.HoldState,
+		"payment_attempt":   m.PaymentAttempt,
+		"charge_in_flight":  m.ChargeInFlight,
+		"cancel_requested":  m.CancelRequested,
+		"lease_until":       dbTime(lease.Until),
+		"updated_at":        m.UpdatedAt,
+	}
+	if release {
+		set["lease_owner"], set["lease_until"] = "", nil
+	}
 	res := s.db.WithContext(ctx).Model(&bookingModel{}).
 		Where("id = ? AND status = ? AND lease_owner = ?", b.ID, string(from), lease.Owner).
-		Updates(map[string]any{
-			"status":            m.Status,
-			"tour_id":           m.TourID,
-			"total_amount":      m.TotalAmount,
-			"total_currency":    m.TotalCurrency,
-			"hold_id":           m.HoldID,
-			"hold_expires_at":   m.HoldExpiresAt,
-			"payment_intent_id": m.PaymentIntentID,
-			"history":           m.History,
-			"hold_state":        m.HoldState,
-			"payment_attempt":   m.PaymentAttempt,
-			"charge_in_flight":  m.ChargeInFlight,
-			"cancel_requested":  m.CancelRequested,
-			"lease_until":       dbTime(lease.Until),
-			"updated_at":        m.UpdatedAt,
-		})
+		Updates(set)
 	if res.Error != nil {
 		return fmt.Errorf("save booking: %w", res.Error)
 	}
