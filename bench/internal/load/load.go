@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"sort"
@@ -80,15 +81,15 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 		cfg.Timeout = 10 * time.Second
 	}
 	var (
-		seq      atomic.Int64
-		measured atomic.Bool
-		wg       sync.WaitGroup
+		seq atomic.Int64
+		wg  sync.WaitGroup
 	)
 	type workerResult struct {
-		hist   Histogram
-		ok     int64
-		errs   map[string]int64
-		capped bool
+		hist    Histogram
+		ok      int64
+		started int64
+		errs    map[string]int64
+		capped  bool
 	}
 	results := make([]workerResult, cfg.Concurrency)
 	start := time.Now()
@@ -101,6 +102,9 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 		wg.Go(func() {
 			res := &results[w]
 			res.errs = map[string]int64{}
+			// No new operation starts after the end; one in flight
+			// finishes (within Timeout) and counts if it started in the
+			// measured window.
 			for runCtx.Err() == nil {
 				i := seq.Add(1) - 1
 				if cfg.MaxOps > 0 && i >= cfg.MaxOps {
@@ -111,7 +115,7 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 				if cfg.Rate > 0 {
 					// Operation i is due at start + i/rate.
 					due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
-					if due.After(end) {
+					if !due.Before(end) {
 						return
 					}
 					if wait := time.Until(due); wait > 0 {
@@ -125,15 +129,14 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 					}
 					began = due
 				}
-				opCtx, opCancel := context.WithTimeout(runCtx, cfg.Timeout)
+				opCtx, opCancel := context.WithTimeout(ctx, cfg.Timeout)
 				err := op(opCtx, w, i)
 				opCancel()
 				done := time.Now()
-				if began.Before(measureFrom) || done.After(end) {
-					// Warmup, or cut short by the end of the run.
-					continue
+				if began.Before(measureFrom) || !began.Before(end) {
+					continue // warmup
 				}
-				measured.Store(true)
+				res.started++
 				if err != nil {
 					res.errs[Kind(err)]++
 					continue
@@ -144,28 +147,40 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 		})
 	}
 	wg.Wait()
-	stopped := time.Now()
 
 	out := Result{Concurrency: cfg.Concurrency, Rate: cfg.Rate, ErrorKinds: map[string]int64{}, Latency: &Histogram{}}
+	var started int64
 	for i := range results {
 		r := &results[i]
 		out.Latency.Merge(&r.hist)
 		out.OK += r.ok
+		started += r.started
 		for k, n := range r.errs {
 			out.ErrorKinds[k] += n
 			out.Errors += n
 		}
 		out.Truncated = out.Truncated || r.capped
 	}
-	if stopped.After(end) {
-		stopped = end
+	out.Elapsed = cfg.Duration
+	if now := time.Now(); now.Before(end) {
+		// Ended early (MaxOps, or ctx).
+		out.Elapsed = max(now.Sub(measureFrom), 0)
 	}
-	out.Elapsed = stopped.Sub(measureFrom)
-	if out.Elapsed < 0 {
-		out.Elapsed = 0
+	if cfg.Rate > 0 && !out.Truncated && ctx.Err() == nil {
+		// Operations due in the window that no worker was free to start:
+		// the offered load was not delivered, and that is an error too.
+		due := int64(math.Ceil(cfg.Rate*end.Sub(start).Seconds())) - int64(math.Ceil(cfg.Rate*cfg.Warmup.Seconds()))
+		if missed := due - started; missed > 0 {
+			out.ErrorKinds[NotStarted] += missed
+			out.Errors += missed
+		}
 	}
 	return out
 }
+
+// NotStarted counts operations of a constant-rate run that were due in the
+// measured window but found every worker busy until the window ended.
+const NotStarted = "not started: all workers busy"
 
 // HTTPError is an answer with an unexpected status; Code is the problem
 // details' code, when the body had one.
