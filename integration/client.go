@@ -333,10 +333,19 @@ func (s *Stack) PayOK(t testing.TB, id string) Booking {
 	return b
 }
 
-// Cancel cancels booking id.
+// Cancel cancels booking id, as a client honouring Retry-After would: a
+// 409 conflict saying the booking is busy (the gateway's webhook for its
+// payment being applied at that moment, say) is asked again. It returns
+// the first other answer.
 func (s *Stack) Cancel(t testing.TB, id string) Response {
 	t.Helper()
-	return s.must(t, "POST", s.Booking.URL+"/v1/bookings/"+id+"/cancel", nil)
+	var r Response
+	Eventually(t, settleTimeout, "cancel "+id, func() (bool, string) {
+		r = s.must(t, "POST", s.Booking.URL+"/v1/bookings/"+id+"/cancel", nil)
+		busy := r.Status == http.StatusConflict && r.Problem().Code == "conflict" && r.Header.Get("Retry-After") != ""
+		return !busy, r.String()
+	})
+	return r
 }
 
 // GetBooking reads booking id.

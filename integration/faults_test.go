@@ -113,7 +113,7 @@ func TestGatewayFailsDuringConfirm(t *testing.T) {
 				dep := s.NewDeparture(t, 5, 5000)
 				deps = append(deps, dep.ID)
 				bk := s.Book(t, dep.ID, 1)
-				fault := s.GatewayProxy.Inject(tc.rule)
+				fault := s.GatewayProxy.Inject(t, tc.rule)
 				r, err := s.Pay(t.Context(), bk.ID, CardOK, "")
 				if err != nil {
 					t.Fatal(err)
@@ -178,10 +178,10 @@ func TestChargeAnswerLost(t *testing.T) {
 				dep := s.NewDeparture(t, 5, 8000)
 				bk := s.Book(t, dep.ID, 2)
 				if tc.blockWebhooks {
-					s.WebhookProxy.Inject(Rule{Fault: Fail503})
+					s.WebhookProxy.Inject(t, Rule{Fault: Fail503})
 				}
 
-				lost := s.GatewayProxy.Inject(Rule{Method: "POST", Path: confirmPath, Fault: DropResponse})
+				lost := s.GatewayProxy.Inject(t, Rule{Method: "POST", Path: confirmPath, Fault: DropResponse})
 				r, err := s.Pay(t.Context(), bk.ID, CardOK, "")
 				if err != nil {
 					t.Fatal(err)
@@ -254,7 +254,7 @@ func TestCatalogFailsDuringCreate(t *testing.T) {
 				live := s.Book(t, dep.ID, liveSeats)
 				s.PayOK(t, live.ID)
 
-				fault := s.CatalogProxy.Inject(tc.rule)
+				fault := s.CatalogProxy.Inject(t, tc.rule)
 				r, err := s.CreateBooking(t.Context(), dep.ID, seats, "")
 				if err != nil {
 					t.Fatal(err)
@@ -311,7 +311,7 @@ func TestCatalogFailsAfterCharge(t *testing.T) {
 		dep := s.NewDeparture(t, 4, 9000)
 		bk := s.Book(t, dep.ID, 3)
 
-		fault := s.CatalogProxy.Inject(Rule{Method: "POST", Path: "/v1/holds/*/confirm", Fault: Fail500})
+		fault := s.CatalogProxy.Inject(t, Rule{Method: "POST", Path: "/v1/holds/*/confirm", Fault: Fail500})
 		r, err := s.Pay(t.Context(), bk.ID, CardOK, "")
 		if err != nil {
 			t.Fatal(err)
@@ -335,41 +335,57 @@ func TestCatalogFailsAfterCharge(t *testing.T) {
 	})
 }
 
-// A cancellation that cannot refund because the gateway is down is
-// reported, and finished by the reconciler once the gateway is back: one
-// refund, seats released.
-func TestCancelWhileGatewayDown(t *testing.T) {
+// A cancellation interrupted by a peer that is down (before the refund, or
+// after it, before the seats are released) is reported, and finished by
+// the reconciler once the peer is back: one refund, seats released.
+func TestCancelWhilePeerDown(t *testing.T) {
+	cases := []struct {
+		name  string
+		proxy func(s *Stack) *FaultProxy
+		rule  Rule
+	}{
+		{"gateway down", func(s *Stack) *FaultProxy { return s.GatewayProxy }, Rule{Fault: Drop}},
+		{"catalog down after the refund", func(s *Stack) *FaultProxy { return s.CatalogProxy },
+			Rule{Method: "POST", Path: "/v1/holds/*/release", Fault: Fail503}},
+	}
 	eachBackend(t, func(t *testing.T, b dbtest.Backend) {
 		s := StartStack(t, b, fastFail)
-		dep := s.NewDeparture(t, 4, 9000)
-		bk := s.Book(t, dep.ID, 2)
-		paid := s.PayOK(t, bk.ID)
+		var deps []string
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				dep := s.NewDeparture(t, 4, 9000)
+				deps = append(deps, dep.ID)
+				bk := s.Book(t, dep.ID, 2)
+				paid := s.PayOK(t, bk.ID)
 
-		fault := s.GatewayProxy.Inject(Rule{Fault: Drop})
-		r := s.Cancel(t, bk.ID)
-		expectUpstreamUnavailable(t, "cancel while the gateway is down", r)
-		if fault.Hits() == 0 {
-			t.Fatal("the fault was never met")
-		}
-		if pay, err := s.Pay(t.Context(), bk.ID, CardOK, ""); err != nil || pay.Status != http.StatusConflict {
-			t.Fatalf("paying a booking being cancelled: %v %s, want 409", err, pay)
-		}
-		s.GatewayProxy.Clear()
+				fault := tc.proxy(s).Inject(t, tc.rule)
+				r := s.Cancel(t, bk.ID)
+				expectUpstreamUnavailable(t, "cancel while the "+tc.name, r)
+				if fault.Hits() == 0 {
+					t.Fatal("the fault was never met")
+				}
+				if pay, err := s.Pay(t.Context(), bk.ID, CardOK, ""); err != nil || pay.Status != http.StatusConflict {
+					t.Fatalf("paying a booking being cancelled: %v %s, want 409", err, pay)
+				}
+				tc.proxy(s).Clear()
 
-		Eventually(t, settleTimeout, "cancellation finished", func() (bool, string) {
-			got := s.GetBooking(t, bk.ID)
-			return got.Status == "cancelled", got.Status
-		})
-		if in := s.Intent(t, *paid.PaymentIntentID); in.AmountRefunded != in.Amount {
-			t.Fatalf("refunded %d of %d", in.AmountRefunded, in.Amount)
+				Eventually(t, settleTimeout, "cancellation finished", func() (bool, string) {
+					got := s.GetBooking(t, bk.ID)
+					return got.Status == "cancelled", got.Status
+				})
+				if in := s.Intent(t, *paid.PaymentIntentID); in.AmountRefunded != in.Amount {
+					t.Fatalf("refunded %d of %d", in.AmountRefunded, in.Amount)
+				}
+				if n := len(s.EventsOf(t, "refund.succeeded", bk.ID)); n != 1 {
+					t.Fatalf("%d refunds, want 1", n)
+				}
+				if d := s.Departure(t, dep.ID); d.SeatsReserved != 0 {
+					t.Fatalf("%d still reserved", d.SeatsReserved)
+				}
+				s.CheckInvariants(t, dep.ID)
+			})
 		}
-		if n := len(s.EventsOf(t, "refund.succeeded", bk.ID)); n != 1 {
-			t.Fatalf("%d refunds, want 1", n)
-		}
-		if d := s.Departure(t, dep.ID); d.SeatsReserved != 0 {
-			t.Fatalf("%d still reserved", d.SeatsReserved)
-		}
-		s.CheckInvariants(t, dep.ID)
+		s.CheckInvariants(t, deps...)
 	})
 }
 
@@ -400,7 +416,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				dep := s.NewDeparture(t, 5, 4000)
 				deps = append(deps, dep.ID)
-				fault := tc.proxy(s).Inject(tc.rule)
+				fault := tc.proxy(s).Inject(t, tc.rule)
 				bk := s.Book(t, dep.ID, 2)
 				paid := s.PayOK(t, bk.ID)
 				if fault.Hits() != tc.rule.Times {

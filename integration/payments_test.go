@@ -101,3 +101,33 @@ func TestCancelRefunds(t *testing.T) {
 		s.CheckInvariants(t, dep.ID)
 	})
 }
+
+// Cancelling an unpaid booking gives its seats back without touching the
+// gateway, and a cancelled booking can no longer be paid.
+func TestCancelUnpaid(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b dbtest.Backend) {
+		s := StartStack(t, b, Options{})
+		dep := s.NewDeparture(t, 6, 15000)
+		bk := s.Book(t, dep.ID, 4)
+
+		var cancelled Booking
+		expect(t, "cancel", s.Cancel(t, bk.ID), http.StatusOK, &cancelled)
+		if cancelled.Status != "cancelled" || cancelled.PaymentIntentID != nil {
+			t.Fatalf("cancel: %+v", cancelled)
+		}
+		if d := s.Departure(t, dep.ID); d.SeatsReserved != 0 {
+			t.Fatalf("cancelled: %d still reserved", d.SeatsReserved)
+		}
+		r, err := s.Pay(t.Context(), bk.ID, CardOK, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusConflict {
+			t.Fatalf("paying a cancelled booking: %s, want 409", r)
+		}
+		if evs := s.Events(t); len(evs) != 0 {
+			t.Fatalf("the gateway recorded %d events for an unpaid cancellation", len(evs))
+		}
+		s.CheckInvariants(t, dep.ID)
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -148,13 +149,24 @@ func (p *FaultProxy) SetTarget(base string) {
 	p.target.Store(u)
 }
 
-// Inject puts r in force, after the rules already there.
-func (p *FaultProxy) Inject(r Rule) *Injected {
+// Inject puts r in force, after the rules already there, until Clear or
+// the end of t: a test that fails half-way leaves no fault behind for the
+// next one on the same stack.
+func (p *FaultProxy) Inject(t testing.TB, r Rule) *Injected {
 	in := &Injected{rule: r}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rules = append(p.rules, in)
+	t.Cleanup(func() { p.lift(in) })
 	return in
+}
+
+func (p *FaultProxy) lift(in *Injected) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := slices.Index(p.rules, in); i >= 0 {
+		p.rules = slices.Delete(p.rules, i, i+1)
+	}
 }
 
 // Clear lifts every rule: from now on requests pass.
@@ -184,7 +196,7 @@ func (p *FaultProxy) pick(req *http.Request) *Injected {
 		}
 		n := in.hits.Add(1)
 		if in.rule.Times > 0 && int(n) >= in.rule.Times {
-			p.rules = append(p.rules[:i:i], p.rules[i+1:]...)
+			p.rules = slices.Delete(p.rules, i, i+1)
 		}
 		chosen = in
 		break

@@ -72,11 +72,11 @@ func TestDuplicateWebhookAppliedOnce(t *testing.T) {
 		// Only this test's deliveries may settle the booking: the
 		// gateway's own are refused and the reconciler sleeps.
 		s := StartStack(t, b, Options{SweepInterval: 10 * time.Minute, PaymentTimeout: 500 * time.Millisecond})
-		s.WebhookProxy.Inject(Rule{Fault: Fail503})
+		s.WebhookProxy.Inject(t, Rule{Fault: Fail503})
 		dep := s.NewDeparture(t, 4, 11000)
 		bk := s.Book(t, dep.ID, 2)
 
-		s.GatewayProxy.Inject(Rule{Method: "POST", Path: confirmPath, Fault: DropResponse})
+		s.GatewayProxy.Inject(t, Rule{Method: "POST", Path: confirmPath, Fault: DropResponse})
 		r, err := s.Pay(t.Context(), bk.ID, CardOK, "")
 		if err != nil {
 			t.Fatal(err)
@@ -138,6 +138,59 @@ func TestDuplicateWebhookAppliedOnce(t *testing.T) {
 		expectOneCharge(t, s, confirmed)
 		if d := s.Departure(t, dep.ID); d.SeatsReserved != 2 {
 			t.Fatalf("%d reserved, want 2", d.SeatsReserved)
+		}
+		s.CheckInvariants(t, dep.ID)
+	})
+}
+
+// A customer cancels while the outcome of their payment is unknown to
+// booking (the charge went through, its answer was lost): the cancellation
+// finds the charge and refunds it, and the gateway's success event arriving
+// afterwards neither revives the booking nor refunds twice.
+func TestCancelAfterLostChargeThenLateEvent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b dbtest.Backend) {
+		s := StartStack(t, b, Options{SweepInterval: 10 * time.Minute, PaymentTimeout: 500 * time.Millisecond})
+		s.WebhookProxy.Inject(t, Rule{Fault: Fail503})
+		dep := s.NewDeparture(t, 4, 11000)
+		bk := s.Book(t, dep.ID, 2)
+
+		s.GatewayProxy.Inject(t, Rule{Method: "POST", Path: confirmPath, Fault: DropResponse})
+		r, err := s.Pay(t.Context(), bk.ID, CardOK, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectUpstreamUnavailable(t, "pay with the answer lost", r)
+		s.GatewayProxy.Clear()
+
+		var cancelled Booking
+		expect(t, "cancel", s.Cancel(t, bk.ID), http.StatusOK, &cancelled)
+		if cancelled.Status != "cancelled" || cancelled.PaymentIntentID == nil {
+			t.Fatalf("cancel: %+v", cancelled)
+		}
+		if in := s.Intent(t, *cancelled.PaymentIntentID); in.Status != "succeeded" || in.AmountRefunded != in.Amount {
+			t.Fatalf("intent %+v, want the charge refunded in full", in)
+		}
+
+		events := s.EventsOf(t, "payment_intent.succeeded", bk.ID)
+		if len(events) != 1 {
+			t.Fatalf("%d succeeded events, want 1", len(events))
+		}
+		body := events[0].WebhookBody()
+		late, err := s.postWebhook(t.Context(), body, sign(body, time.Now(), WebhookSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if late.Status != http.StatusOK {
+			t.Fatalf("late success event: %s, want 200", late)
+		}
+		if got := s.GetBooking(t, bk.ID); got.Status != "cancelled" || got.Entered("confirmed") != 0 {
+			t.Fatalf("after the late event the booking is %s with history %+v", got.Status, got.History)
+		}
+		if n := len(s.EventsOf(t, "refund.succeeded", bk.ID)); n != 1 {
+			t.Fatalf("%d refunds, want 1", n)
+		}
+		if d := s.Departure(t, dep.ID); d.SeatsReserved != 0 {
+			t.Fatalf("%d still reserved", d.SeatsReserved)
 		}
 		s.CheckInvariants(t, dep.ID)
 	})
