@@ -307,3 +307,15 @@ func isEnvName(s string) bool {
 	}
 	return true
 }
+
+// List splits a comma-separated variable (several tokens or keys, to allow
+// rotation) into its trimmed, non-empty items.
+func List(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -101,7 +101,7 @@ func (c Config) Validate(v *validate.Collector) {
 	v.Check(c.PaymentAPIKey != "" && !strings.ContainsAny(c.PaymentAPIKey, " ,"),
 		"PAYMENT_API_KEY", "is required: booking's secret key at the gateway (sk_test_...)")
 	v.Check(len(webhook.ParseSecrets(c.WebhookSecret)) > 0, "WEBHOOK_SECRET", "is required: the secret the gateway signs webhooks with")
-	tokens := splitList(c.AdminToken)
+	tokens := config.List(c.AdminToken)
 	v.Check(len(tokens) > 0, "BOOKING_ADMIN_TOKEN", "is required: the bearer token of the admin list")
 	for _, t := range tokens {
 		v.Check(len(t) >= 16, "BOOKING_ADMIN_TOKEN", "each token must be at least 16 characters")
@@ -120,16 +120,6 @@ func checkURL(v *validate.Collector, name, raw string) {
 	u, err := url.Parse(raw)
 	v.Check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "",
 		name, "must be an http:// or https:// URL such as http://localhost:3001")
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, t := range strings.Split(s, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // Run serves booking until ctx is cancelled. ready, when not nil, is told
@@ -180,7 +170,7 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 	}
 	keys := idempotency.NewStore(f.DB)
 	api.New(bookings, api.Config{
-		AdminTokens: splitList(cfg.AdminToken),
+		AdminTokens: config.List(cfg.AdminToken),
 		Webhooks:    webhook.Verifier{Secrets: webhook.ParseSecrets(cfg.WebhookSecret), Tolerance: webhook.DefaultTolerance},
 		Idempotency: idempotency.New(keys, idempotency.Options{Log: f.Log}),
 		Log:         f.Log,

@@ -72,7 +72,7 @@ const minKeySecret = 8
 // message names the variable and the position of the bad entry.
 func (c Config) Validate(v *validate.Collector) {
 	c.Common.Validate(v)
-	keys := splitList(c.APIKeys)
+	keys := config.List(c.APIKeys)
 	v.Check(len(keys) > 0, "PAYMENT_API_KEY", "is required: one or more comma-separated secret keys such as "+keyPrefix+"...")
 	for i, k := range keys {
 		v.Check(validKey(k), "PAYMENT_API_KEY",
@@ -106,16 +106,6 @@ func validKey(k string) bool {
 	return true
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, t := range strings.Split(s, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // Run serves the gateway until ctx is cancelled. ready, when not nil, is
 // told the listening address.
 func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready func(net.Addr)) error {
@@ -133,7 +123,7 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 	st := store.New(f.DB)
 	f.Health.AddCheck("schema", st.Ready)
 	keys := idempotency.NewStore(f.DB)
-	api.New(st, f.Log, time.Now).Register(f.Server.Engine, splitList(cfg.APIKeys), keys)
+	api.New(st, f.Log, time.Now).Register(f.Server.Engine, config.List(cfg.APIKeys), keys)
 
 	if cfg.WebhookURL == "" {
 		f.Log.Warn("WEBHOOK_URL is empty: events are recorded but not delivered")

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/tourism-go/tourism/pkg/app"
@@ -47,23 +46,13 @@ func DefaultConfig() Config {
 // Validate reports every invalid value.
 func (c Config) Validate(v *validate.Collector) {
 	c.Common.Validate(v)
-	for _, t := range splitTokens(c.AdminToken) {
+	for _, t := range config.List(c.AdminToken) {
 		v.Check(len(t) >= 16, "CATALOG_ADMIN_TOKEN", "each token must be at least 16 characters")
 	}
-	for _, t := range splitTokens(c.ServiceToken) {
+	for _, t := range config.List(c.ServiceToken) {
 		v.Check(len(t) >= 16, "CATALOG_SERVICE_TOKEN", "each token must be at least 16 characters")
 	}
 	v.Check(c.HoldSweepInterval >= time.Second, "HOLD_SWEEP_INTERVAL", "must be at least 1s")
-}
-
-func splitTokens(s string) []string {
-	var out []string
-	for _, t := range strings.Split(s, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // Run serves the catalog until ctx is cancelled. ready, when not nil, is told
@@ -87,7 +76,7 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 		}
 		f.Log.Info("demo data seeded", "tours_created", n)
 	}
-	tokens := api.Tokens{Admin: splitTokens(cfg.AdminToken), Service: splitTokens(cfg.ServiceToken)}
+	tokens := api.Tokens{Admin: config.List(cfg.AdminToken), Service: config.List(cfg.ServiceToken)}
 	if len(tokens.Admin) == 0 {
 		f.Log.Warn("CATALOG_ADMIN_TOKEN is empty: catalog writes answer 401")
 	}
