@@ -102,5 +102,22 @@ ci_run_exit_hooks() {
 	CI_EXIT_HOOKS=()
 }
 
+# ci_locked NAME CMD...: runs CMD holding a machine-wide lock, so that two
+# runs at once (two engineers, two CI jobs) do not both build the same image
+# or plugin; the second waits, then finds the first one's result. The lock is
+# a file in /tmp, not in the cache, because docker's image store is
+# machine-wide whatever $HOME says. Released when CMD returns or the shell exits.
+ci_locked() {
+	local name=$1 fd
+	shift
+	exec {fd}>>"${CI_LOCK_DIR:-/tmp}/tourism-ci-${name}.lock"
+	if ! flock --nonblock "${fd}"; then
+		ci_log "waiting for another run that holds the ${name} lock"
+		flock "${fd}"
+	fi
+	"$@"
+	exec {fd}>&-
+}
+
 # ci_cancel_exit_hooks: for a script that hands what it started to its caller.
 ci_cancel_exit_hooks() { CI_EXIT_HOOKS=(); }

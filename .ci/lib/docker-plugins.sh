@@ -90,9 +90,9 @@ plugin_ensure() {
 docker_plugins() {
 	# The version strings are what `docker buildx version` and
 	# `docker compose version` print; go install alone leaves them empty.
-	ci_step "docker buildx plugin" plugin_ensure buildx "${BUILDX_MODULE}" "${BUILDX_VERSION}" cmd/buildx \
+	ci_step "docker buildx plugin" ci_locked plugins plugin_ensure buildx "${BUILDX_MODULE}" "${BUILDX_VERSION}" cmd/buildx \
 		"-X github.com/docker/buildx/version.Version=${BUILDX_VERSION} -X github.com/docker/buildx/version.Package=github.com/docker/buildx"
-	ci_step "docker compose plugin" plugin_ensure compose "${COMPOSE_MODULE}" "${COMPOSE_VERSION}" cmd \
+	ci_step "docker compose plugin" ci_locked plugins plugin_ensure compose "${COMPOSE_MODULE}" "${COMPOSE_VERSION}" cmd \
 		"-X github.com/docker/compose/v5/internal.Version=${COMPOSE_VERSION}"
 }
 
