@@ -66,6 +66,16 @@ install -d -m 0755 /docker-entrypoint-initdb.d
 EOF
 )
 
+# The Go image's configuration, as in the official image. GOTOOLCHAIN=local: a
+# go.mod asking for a newer Go fails the build instead of downloading one.
+STANDIN_GO_CHANGES=(
+	'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+	'ENV GOPATH=/go'
+	'ENV GOTOOLCHAIN=local'
+	'WORKDIR /go'
+	'CMD ["bash"]'
+)
+
 standin_hash() { sha256sum | cut -c1-"${1:-12}"; }
 
 standin_suite() {
@@ -89,17 +99,38 @@ standin_host_ca_bundle() {
 	printf '%s\n' "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
 }
 
-# Recipes: a hash of every input of an image, stored as its label; a changed
-# input rebuilds the image.
+# Bumped by hand when the way the images are put together changes in a way
+# the inputs hashed below do not show.
+STANDIN_RECIPE_VERSION=1
+
+# Names of the cached roots, from what goes into them; computing a name builds
+# nothing.
+standin_base_name() {
+	printf '%s-minbase-%s\n' "$(standin_suite)" \
+		"$(printf '%s\n' "${STANDIN_BASE_INCLUDE}" "${STANDIN_TAR_EXCLUDES[@]}" | standin_hash 8)"
+}
+standin_derived_name() {
+	printf '%s-%s-%s\n' "$(standin_base_name)" "$1" "$(printf '%s' "$2" | standin_hash 8)"
+}
+
+# Recipes: a hash of the inputs of an image, stored as its label; a changed
+# input rebuilds the image, an edit elsewhere in these scripts does not (other
+# engineers' builds use the same tags).
 standin_go_recipe() {
 	{
-		cat "${BASH_SOURCE[0]}"
+		echo "${STANDIN_RECIPE_VERSION}"
+		standin_derived_name golang "${STANDIN_GO_ROOT_SCRIPT}"
 		go env GOVERSION GOROOT GOARCH
+		printf '%s\n' "${STANDIN_GO_CHANGES[@]}"
 		cat "$(standin_host_ca_bundle)" 2>/dev/null || true
 	} | standin_hash 16
 }
 standin_pg_recipe() {
-	cat "${BASH_SOURCE[0]}" "${STANDIN_PG_CONTEXT}"/* | standin_hash 16
+	{
+		echo "${STANDIN_RECIPE_VERSION}"
+		standin_derived_name postgres "${STANDIN_PG_ROOT_SCRIPT}"
+		cat "${STANDIN_PG_CONTEXT}"/*
+	} | standin_hash 16
 }
 
 # standin_image_current TAG RECIPE: true when TAG exists and RECIPE made it.
@@ -160,10 +191,9 @@ standin_chroot() {
 
 # standin_base_root: sets STANDIN_BASE_TAR to the cached minbase root.
 standin_base_root() {
-	local suite key
+	local suite
 	suite=$(standin_suite)
-	key=$(printf '%s\n' "${STANDIN_BASE_INCLUDE}" "${STANDIN_TAR_EXCLUDES[@]}" | standin_hash 8)
-	STANDIN_BASE_TAR="${STANDIN_ROOTFS_DIR}/${suite}-minbase-${key}.tar"
+	STANDIN_BASE_TAR="${STANDIN_ROOTFS_DIR}/$(standin_base_name).tar"
 	if [[ -s ${STANDIN_BASE_TAR} ]]; then
 		ci_log "base root: cached ${STANDIN_BASE_TAR##*/}"
 		return 0
@@ -194,7 +224,7 @@ standin_base_root() {
 standin_derived_root() {
 	local name=$1 script=$2
 	standin_base_root
-	STANDIN_DERIVED_TAR="${STANDIN_BASE_TAR%.tar}-${name}-$(printf '%s' "${script}" | standin_hash 8).tar"
+	STANDIN_DERIVED_TAR="${STANDIN_ROOTFS_DIR}/$(standin_derived_name "${name}" "${script}").tar"
 	if [[ -s ${STANDIN_DERIVED_TAR} ]]; then
 		ci_log "${name} root: cached ${STANDIN_DERIVED_TAR##*/}"
 		return 0
@@ -260,16 +290,12 @@ standin_go_image() {
 	: >"${work}/root/etc/resolv.conf"
 
 	ci_log "${GO_IMAGE}: docker import"
-	# GOTOOLCHAIN=local as in the official image: a go.mod asking for a newer
-	# Go fails the build instead of downloading a toolchain.
-	tar -C "${work}/root" --numeric-owner "${STANDIN_TAR_EXCLUDES[@]}" -c . | docker import \
-		--change 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-		--change 'ENV GOPATH=/go' \
-		--change 'ENV GOTOOLCHAIN=local' \
-		--change "ENV GOLANG_VERSION=$(standin_go_version)" \
-		--change 'WORKDIR /go' \
-		--change 'CMD ["bash"]' \
-		--change "LABEL org.tourism-ci.recipe=${recipe}" \
+	local changes=() change
+	for change in "${STANDIN_GO_CHANGES[@]}" "ENV GOLANG_VERSION=$(standin_go_version)" \
+		"LABEL org.tourism-ci.recipe=${recipe}"; do
+		changes+=(--change "${change}")
+	done
+	tar -C "${work}/root" --numeric-owner "${STANDIN_TAR_EXCLUDES[@]}" -c . | docker import "${changes[@]}" \
 		--message "CI stand-in for golang:$(standin_go_version)-$(standin_suite)" \
 		- "${GO_IMAGE}" >/dev/null
 	rm -rf "${work}"
@@ -326,8 +352,8 @@ standin_postgres_image() {
 
 standin_images() {
 	[[ ${EUID} -eq 0 ]] || ci_die "stand-in images need root (debootstrap, chroot, mknod)"
-	ci_step "stand-in Go image" standin_go_image
-	ci_step "stand-in PostgreSQL image" standin_postgres_image
+	ci_step "stand-in Go image" ci_locked images standin_go_image
+	ci_step "stand-in PostgreSQL image" ci_locked images standin_postgres_image
 	docker image ls --format '    {{.Repository}}:{{.Tag}}  {{.Size}}' 'tourism-ci/*' >&2
 }
 
