@@ -57,3 +57,158 @@ vet: ## go vet every module
 .PHONY: bench
 bench: ## Benchmark natively, then in containers; writes bench/results/<date>.md, .json, .svg (QUICK=1: about 2 minutes)
 	cd bench && $(GO) run ./cmd/bench
+
+##@ Containers (lesson 6.1: build, run, inspect, clean up)
+
+# Image tag (the course's 1.0), and what is stamped into the binaries and
+# their labels. GO_IMAGE: the Go image the Dockerfiles build with (empty:
+# golang:1.26-bookworm, their default); CI sets a local one. Exported, as are
+# POSTGRES_IMAGE and GOPROXY when set, because docker compose reads them too.
+TAG      ?= 1.0
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+GO_IMAGE ?=
+COMPOSE  ?= docker compose
+export TAG COMMIT GO_IMAGE
+
+# The course's names: image <service>-service, container tour-catalog,
+# booking-service and payment-gateway-service. The images' source label
+# tells this project's untagged leftovers from anyone else's.
+image     = $(1)-service
+container = $(if $(filter tour-catalog,$(1)),tour-catalog,$(1)-service)
+IMAGES     := $(foreach s,$(SERVICES),$(call image,$(s)))
+CONTAINERS := $(foreach s,$(SERVICES),$(call container,$(s)))
+IMAGE_SOURCE := https://github.com/tourism-go/tourism
+
+# docker build of one service, from the repository root (the services share
+# pkg/), with the Go image and module proxy when set.
+docker_build = $(strip docker build -f services/$(1)/Dockerfile -t $(call image,$(1)):$(TAG) \
+	--build-arg VERSION=$(TAG) --build-arg COMMIT=$(COMMIT) \
+	$(if $(GO_IMAGE),--build-arg GO_IMAGE=$(GO_IMAGE)) $(if $(GOPROXY),--build-arg GOPROXY) .)
+
+.PHONY: build build-tour-catalog build-booking build-payment-gateway
+build: build-tour-catalog build-booking build-payment-gateway ## Build the three images (TAG=1.0; GO_IMAGE=... to build with another Go image)
+
+build-tour-catalog: ## docker build tour-catalog-service:TAG
+	$(call docker_build,tour-catalog)
+
+build-booking: ## docker build booking-service:TAG
+	$(call docker_build,booking)
+
+build-payment-gateway: ## docker build payment-gateway-service:TAG
+	$(call docker_build,payment-gateway)
+
+# Booking has four required secrets and no defaults for them in its image
+# (DESIGN section 6: no secret in any layer): run-booking passes them by name
+# (-e NAME: the value comes from your environment, else these demo values,
+# the same as docker-compose.yml's), so the command shows no secret.
+BOOKING_SECRETS := CATALOG_SERVICE_TOKEN PAYMENT_API_KEY WEBHOOK_SECRET BOOKING_ADMIN_TOKEN
+run-booking: export CATALOG_SERVICE_TOKEN ?= demo-catalog-service-token
+run-booking: export PAYMENT_API_KEY ?= sk_test_demo_merchant_key
+run-booking: export WEBHOOK_SECRET ?= whsec_demo_webhook_secret
+run-booking: export BOOKING_ADMIN_TOKEN ?= demo-booking-admin-token
+
+.PHONY: run run-tour-catalog run-booking run-payment-gateway
+run: run-tour-catalog run-booking run-payment-gateway ## Run the three images as standalone containers (Exercise 1), then list them
+	docker ps
+
+run-tour-catalog: ## docker run -d -p 3001:3001 --name tour-catalog tour-catalog-service:TAG (demo tours, SQLite)
+	docker run -d -p 3001:3001 --name tour-catalog $(call image,tour-catalog):$(TAG)
+
+run-booking: ## docker run -d -p 3002:3002 --name booking-service booking-service:TAG, its secrets passed with -e
+	docker run -d -p 3002:3002 --name booking-service $(addprefix -e ,$(BOOKING_SECRETS)) $(call image,booking):$(TAG)
+
+run-payment-gateway: ## docker run -d -p 3004:3004 --name payment-gateway-service payment-gateway-service:TAG
+	docker run -d -p 3004:3004 --name payment-gateway-service $(call image,payment-gateway):$(TAG)
+
+.PHONY: ps logs stop rm rmi
+ps: ## docker ps: the running containers
+	docker ps
+
+logs: ## Follow the compose stack's logs (make logs-<service> for one standalone container)
+	$(COMPOSE) logs -f
+
+.PHONY: logs-tour-catalog logs-booking logs-payment-gateway
+logs-tour-catalog: ## docker logs -f tour-catalog
+	docker logs -f tour-catalog
+
+logs-booking: ## docker logs -f booking-service
+	docker logs -f booking-service
+
+logs-payment-gateway: ## docker logs -f payment-gateway-service
+	docker logs -f payment-gateway-service
+
+# A leading '-': a container or image that is not there is not an error here.
+stop: ## docker stop the three containers (standalone or compose)
+	-docker stop $(CONTAINERS)
+
+rm: stop ## docker rm the three containers, with their /data volume (-v)
+	-docker rm -v $(CONTAINERS)
+
+rmi: ## docker rmi the three images (TAG)
+	-docker rmi $(addsuffix :$(TAG),$(IMAGES))
+
+.PHONY: check-images
+check-images: ## Check the images and their build contexts (size, user, health check, labels, no shell, .env or secret) and a bare docker run of each
+	bash deploy/check-images.sh
+
+# Exercise 2. The edits are one marked line appended to a file, removed
+# again afterwards whatever happens.
+.PHONY: cache-demo
+cache-demo: ## Rebuild tour-catalog after a source edit, then a go.mod edit, and show which steps came from the cache (Exercise 2)
+	bash deploy/cache-demo.sh
+
+# The tags this Makefile makes: TAG, and cache-demo's 2.0 and 2.1.
+CLEAN_TAGS ?= $(TAG) 2.0 2.1
+
+.PHONY: clean
+clean: ## Remove this project's containers, volumes and images (CLEAN_TAGS), nothing else, and show what is left (Exercise 3)
+	-$(COMPOSE) down --volumes --remove-orphans
+	-$(E2E_COMPOSE) down --volumes --remove-orphans
+	-docker rm -f -v $(CONTAINERS)
+	docker images --format '{{.Repository}}:{{.Tag}}' $(foreach i,$(IMAGES),$(addprefix --filter reference=$(i):,$(CLEAN_TAGS))) | xargs -r docker rmi
+	-docker images -q --filter dangling=true --filter label=org.opencontainers.image.source=$(IMAGE_SOURCE) | xargs -r docker rmi
+	docker ps -a $(addprefix --filter name=^,$(addsuffix $$,$(CONTAINERS)))
+	docker images $(addprefix --filter reference=,$(IMAGES))
+
+.PHONY: prune
+prune: ## The lesson's prune commands: stop and remove EVERY container, image and volume of this machine (asks first)
+	@echo "This stops and deletes every container, every image, every unused volume and the"
+	@echo "build cache of this Docker engine, including what is not this project's."
+	@read -r -p "Type 'prune' to go on: " answer && [ "$$answer" = prune ] || { echo "Nothing deleted."; exit 1; }
+	-docker stop $$(docker ps -q)
+	-docker rm $$(docker ps -a -q)
+	docker image prune -a -f
+	docker system prune -a --volumes -f
+
+##@ Compose (the whole application)
+
+.PHONY: up down
+up: ## docker compose up: PostgreSQL and the three services, built, healthy, on localhost:3001/3002/3004
+	$(COMPOSE) up --build --wait
+	@echo
+	@echo "  tour-catalog     http://localhost:3001/v1/tours"
+	@echo "  booking          http://localhost:3002/v1/bookings/<id>"
+	@echo "  payment-gateway  http://localhost:3004/v1/payment_intents/<id>"
+	@echo
+	@echo "  Try:  curl -s 'http://localhost:3001/v1/tours?limit=2'"
+	@echo "  Logs: make logs    Stop: make down"
+
+down: ## docker compose down (the database volume is kept; make clean deletes it)
+	$(COMPOSE) down
+
+##@ End-to-end tests
+
+# make e2e runs its own compose project: container names and host ports of
+# its own (random, on 127.0.0.1), so it works beside `make up` or the
+# standalone containers, and its own secrets (e2e/compose.e2e.yml).
+E2E_PROJECT ?= tourism-e2e
+E2E_COMPOSE  = $(COMPOSE) -p $(E2E_PROJECT) -f docker-compose.yml -f e2e/compose.e2e.yml
+
+.PHONY: e2e
+e2e: ## Build and start a fresh stack, run the black-box tests in e2e/ against it, tear it down (even on failure)
+	trap '$(E2E_COMPOSE) down --volumes --remove-orphans --timeout 20' EXIT; trap 'exit 130' INT TERM; \
+	$(E2E_COMPOSE) up --build --wait --wait-timeout 300 || { $(E2E_COMPOSE) logs --no-color --tail 60; exit 1; }; \
+	E2E_CATALOG_URL=http://$$($(E2E_COMPOSE) port tour-catalog 3001) \
+	E2E_BOOKING_URL=http://$$($(E2E_COMPOSE) port booking 3002) \
+	E2E_GATEWAY_URL=http://$$($(E2E_COMPOSE) port payment-gateway 3004) \
+	  $(GO) test -tags e2e -count=1 -v ./e2e/... || { $(E2E_COMPOSE) logs --no-color --tail 60; exit 1; }
