@@ -63,9 +63,9 @@ smoke_stop_ok() {
 
 smoke_postgres() {
 	command -v psql >/dev/null || ci_apt_install postgresql-client
-	local work name=tourism-ci-smoke-pg port
+	# Named per run: other runs may be smoke-testing at the same time.
+	local work name="tourism-ci-smoke-pg-$$" port
 	work=$(mktemp -d)
-	docker rm -f "${name}" >/dev/null 2>&1 || true
 	ci_on_exit "docker rm -f -v '${name}' >/dev/null 2>&1 || true; rm -rf '${work}'"
 
 	# One script of each kind: an executable .sh (run) and a .sql (fed to psql).
@@ -117,7 +117,9 @@ smoke_postgres() {
 }
 
 smoke_compose() {
-	local project=(docker compose --project-directory "${SMOKE_DIR}" --file "${SMOKE_DIR}/compose.yaml")
+	# A project per run: other runs may be smoke-testing at the same time.
+	local project=(docker compose --project-name "tourism-ci-smoke-$$"
+		--project-directory "${SMOKE_DIR}" --file "${SMOKE_DIR}/compose.yaml")
 	ci_on_exit "$(printf '%q ' "${project[@]}") down --volumes --timeout 5 >/dev/null 2>&1 || true"
 	GOPROXY=$(go env GOPROXY) "${project[@]}" up --detach --build --wait --wait-timeout 120 2>&1 |
 		sed 's/^/    /' >&2
