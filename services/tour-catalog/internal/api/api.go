@@ -27,7 +27,7 @@ type Store interface {
 	CreateDeparture(ctx context.Context, tourID uuid.UUID, n catalog.NewDeparture, now time.Time) (catalog.Departure, error)
 	GetDeparture(ctx context.Context, id uuid.UUID) (catalog.Departure, error)
 	ListDepartures(ctx context.Context, tourID uuid.UUID, page catalog.Page) ([]catalog.Departure, string, error)
-	UpcomingDepartures(ctx context.Context, tourID uuid.UUID, today catalog.Date) ([]catalog.Departure, error)
+	TourDetail(ctx context.Context, idOrSlug string, today catalog.Date) (catalog.Tour, []catalog.Departure, error)
 	PlaceHold(ctx context.Context, departureID, bookingID uuid.UUID, seats int, ttl time.Duration, now time.Time) (catalog.Hold, bool, error)
 	ConfirmHold(ctx context.Context, id uuid.UUID, now time.Time) (catalog.Hold, error)
 	ReleaseHold(ctx context.Context, id uuid.UUID, now time.Time) (catalog.Hold, error)

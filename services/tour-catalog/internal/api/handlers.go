@@ -28,13 +28,9 @@ func (h *Handler) searchTours(c *gin.Context) {
 }
 
 func (h *Handler) getTour(c *gin.Context) {
-	ctx := c.Request.Context()
-	tour, err := h.store.GetTour(ctx, c.Param("tour"))
-	if err != nil {
-		h.errors.Respond(c, err)
-		return
-	}
-	deps, err := h.store.UpcomingDepartures(ctx, tour.ID, catalog.Today(h.now()))
+	// One statement for the tour and its departures: this is the
+	// catalog's most read page.
+	tour, deps, err := h.store.TourDetail(c.Request.Context(), c.Param("tour"), catalog.Today(h.now()))
 	if err != nil {
 		h.errors.Respond(c, err)
 		return

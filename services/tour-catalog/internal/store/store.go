@@ -21,7 +21,8 @@
 // # API
 //
 //	New(gdb) *Store; Migrate(ctx, gdb); (*Store).Ready(ctx)
-//	Tours:      CreateTour, UpdateTour, ArchiveTour, GetTour, SearchTours
+//	Tours:      CreateTour, UpdateTour, ArchiveTour, GetTour, SearchTours,
+//	            TourDetail (a tour with its upcoming departures, one query)
 //	Departures: CreateDeparture, UpdateDeparture, GetDeparture,
 //	            ListDepartures, UpcomingDepartures
 //	Holds:      PlaceHold, ConfirmHold, ReleaseHold, GetHold, ReleaseExpired
