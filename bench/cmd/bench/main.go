@@ -20,6 +20,7 @@
 //	BENCH_PARTS          comma-separated subset of micro,native,load,containers
 //	BENCH_PROFILE=1      save CPU profiles of the services under max-rate load
 //	BENCH_KEEP=1         keep the work directory with the services' logs
+//	BENCH_BIN_BOOKING=...  run another binary of a service (A/B comparisons)
 package main
 
 import (

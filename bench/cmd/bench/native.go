@@ -68,6 +68,12 @@ func buildNative(ctx context.Context, s settings, work string, r *report.Report)
 	}
 	for name := range targets {
 		out := filepath.Join(binDir, name)
+		// BENCH_BIN_TOUR_CATALOG=... runs another build of a service, to
+		// compare two versions on the same machine in the same minute.
+		if alt := os.Getenv("BENCH_BIN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); alt != "" {
+			logf("%s: using %s (BENCH_BIN_...)", name, alt)
+			out = alt
+		}
 		n.bins[name] = out
 		if fi, err := os.Stat(out); err == nil && name != "ginceiling" {
 			r.FootprintOf(name).BinaryBytes = fi.Size()
@@ -394,3 +400,28 @@ func (n *native) startStack(ctx context.Context) (map[string]*proc, map[string]i
 func hostURL(port int) string { return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 var _ = url.Parse
+
+// cpuTime is the CPU time (user and system) the process has used.
+func (p *proc) cpuTime() time.Duration { return pidCPUTime(p.cmd.Process.Pid) }
+
+// pidCPUTime reads utime+stime of pid from /proc/<pid>/stat.
+func pidCPUTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from the last ')'.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	// USER_HZ is 100 on Linux.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}

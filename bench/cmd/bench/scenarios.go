@@ -171,6 +171,14 @@ func seedWith(ctx context.Context, c *http.Client, catalogURL, adminToken string
 	return f, nil
 }
 
+// counted counts op's calls in n.
+func counted(op load.Op, n *atomic.Int64) load.Op {
+	return func(ctx context.Context, w int, seq int64) error {
+		n.Add(1)
+		return op(ctx, w, seq)
+	}
+}
+
 func getTourOp(c *http.Client, base string, ids []string) load.Op {
 	return func(ctx context.Context, _ int, seq int64) error {
 		return call(ctx, c, http.MethodGet, base+"/v1/tours/"+ids[seq%int64(len(ids))], "", nil, http.StatusOK, "get tour", nil)
@@ -235,6 +243,9 @@ func logScenario(s report.Scenario) {
 	}
 	logf("  %-22s %-7s %-16s c=%d: %7.0f ok/s  p50 %6.2f  p90 %6.2f  p99 %7.2f  max %7.1f ms  errors %d %v",
 		s.Name, s.Where, rate, s.Concurrency, s.RPS, s.P50, s.P90, s.P99, s.Max, s.Errors, s.ErrorKinds)
+	if len(s.CPUMsPerOp) > 0 {
+		logf("    CPU ms per operation: %v", s.CPUMsPerOp)
+	}
 }
 
 // ceilings measures the gin handler and pgbench, before the services run,
@@ -318,14 +329,16 @@ func (n *native) loadScenarios(ctx context.Context, r *report.Report) error {
 			return ctx.Err()
 		}
 		stopProf := n.profile(ctx, sc.name, []string{"tour-catalog"}, ports)
-		res := load.Run(ctx, load.Config{Concurrency: conc, Warmup: n.s.warmup, Duration: n.s.loadDur}, sc.op)
+		var ops atomic.Int64
+		cpu := startCPU(map[string]*proc{"tour-catalog": procs["tour-catalog"]})
+		res := load.Run(ctx, load.Config{Concurrency: conc, Warmup: n.s.warmup, Duration: n.s.loadDur}, counted(sc.op, &ops))
 		stopProf()
-		maxRun := n.addScenario(r, sc.name, res)
+		maxRun := n.addScenario(r, sc.name, res, cpu.perOp(ops.Load()))
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		res = load.Run(ctx, load.Config{Concurrency: conc, Rate: half(maxRun.RPS), Warmup: n.s.warmup, Duration: n.s.loadDur}, sc.op)
-		n.addScenario(r, sc.name, res)
+		n.addScenario(r, sc.name, res, nil)
 	}
 
 	// The flow runs on a fresh start of the three services, between two
@@ -344,12 +357,14 @@ func (n *native) loadScenarios(ctx context.Context, r *report.Report) error {
 	var flowNext atomic.Int64
 	flow := flowOp(newClient(fc), hostURL(ports["booking"]), fx.flowDeps, &flowNext)
 	stopProf := n.profile(ctx, "booking flow", services, ports)
-	res := load.Run(ctx, load.Config{Concurrency: fc, Warmup: n.s.warmup, Duration: n.s.loadDur, MaxOps: maxFlowMax}, flow)
+	var ops atomic.Int64
+	cpu := startCPU(procs)
+	res := load.Run(ctx, load.Config{Concurrency: fc, Warmup: n.s.warmup, Duration: n.s.loadDur, MaxOps: maxFlowMax}, counted(flow, &ops))
 	stopProf()
-	maxRun := n.addScenario(r, "booking flow", res)
+	maxRun := n.addScenario(r, "booking flow", res, cpu.perOp(ops.Load()))
 	if ctx.Err() == nil {
 		res = load.Run(ctx, load.Config{Concurrency: fc, Rate: flowRate, Warmup: n.s.warmup, Duration: n.s.loadDur, MaxOps: maxFlowConst}, flow)
-		n.addScenario(r, "booking flow", res)
+		n.addScenario(r, "booking flow", res, nil)
 	}
 	stopAll()
 	after, err := n.pg.xactCommits(ctx, n.dbs)
@@ -374,8 +389,39 @@ func (n *native) loadScenarios(ctx context.Context, r *report.Report) error {
 	return nil
 }
 
-func (n *native) addScenario(r *report.Report, name string, res load.Result) report.Scenario {
+// cpuMeter measures the CPU time the services and the load generator use
+// during a run: a cost per operation that other work on the machine skews
+// far less than throughput.
+type cpuMeter struct {
+	procs map[string]*proc
+	start map[string]time.Duration
+}
+
+func startCPU(procs map[string]*proc) *cpuMeter {
+	m := &cpuMeter{procs: procs, start: map[string]time.Duration{"load generator": pidCPUTime(os.Getpid())}}
+	for name, p := range procs {
+		m.start[name] = p.cpuTime()
+	}
+	return m
+}
+
+// perOp returns CPU milliseconds per operation started in the run, by
+// process. The warmup is included in the time and in the count.
+func (m *cpuMeter) perOp(ops int64) map[string]float64 {
+	if ops <= 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for name, p := range m.procs {
+		out[name] = float64((p.cpuTime() - m.start[name]).Microseconds()) / 1000 / float64(ops)
+	}
+	out["load generator"] = float64((pidCPUTime(os.Getpid()) - m.start["load generator"]).Microseconds()) / 1000 / float64(ops)
+	return out
+}
+
+func (n *native) addScenario(r *report.Report, name string, res load.Result, cpu map[string]float64) report.Scenario {
 	sc := toScenario(name, "native", res)
+	sc.CPUMsPerOp = cpu
 	if r.Ceilings.GinRPS > 0 {
 		sc.OfGin = sc.RPS / r.Ceilings.GinRPS
 	}

@@ -47,6 +47,25 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 				errorsCell(s), pct(s.OfGin), pct(s.OfPgbench))
 		}
 		p("\n![latency percentiles per scenario](%s)\n\n", svgName)
+		var cpuLines []string
+		for _, s := range r.Scenarios {
+			if len(s.CPUMsPerOp) == 0 {
+				continue
+			}
+			names := make([]string, 0, len(s.CPUMsPerOp))
+			for k := range s.CPUMsPerOp {
+				names = append(names, k)
+			}
+			slices.Sort(names)
+			var parts []string
+			for _, k := range names {
+				parts = append(parts, fmt.Sprintf("%s %.3f", k, s.CPUMsPerOp[k]))
+			}
+			cpuLines = append(cpuLines, fmt.Sprintf("- %s (%s): %s", s.Name, s.Mode, strings.Join(parts, ", ")))
+		}
+		if len(cpuLines) > 0 {
+			p("CPU milliseconds per operation, by process (user + system time during the run, PostgreSQL not included):\n\n%s\n\n", strings.Join(cpuLines, "\n"))
+		}
 		if len(r.Ceilings.FlowTxPerBooking) > 0 {
 			t := r.Ceilings.FlowTxPerBooking
 			p("Database transactions per confirmed booking over the flow runs (%d bookings; every autocommit statement counts as one): tour-catalog %.1f, booking %.1f, payment-gateway %.1f, %.1f in all.\n\n",

@@ -149,6 +149,10 @@ type Scenario struct {
 	OfGin     float64 `json:"of_gin_ceiling,omitempty"`
 	OfPgbench float64 `json:"of_pgbench_ceiling,omitempty"`
 	Truncated bool    `json:"truncated,omitempty"`
+	// CPUMsPerOp is the CPU time each process used per operation during a
+	// max-rate run (warmup included): what an operation costs, which other
+	// work on the machine skews far less than throughput.
+	CPUMsPerOp map[string]float64 `json:"cpu_ms_per_op,omitempty"`
 }
 
 // Target is one goal of the issue and how the run did.
