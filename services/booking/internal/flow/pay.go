@@ -83,9 +83,12 @@ func (f *Service) ensureIntent(ctx context.Context, o *op) (Intent, error) {
 	if o.b.PaymentAttempt == 0 {
 		o.b.PaymentAttempt = 1
 	}
-	if err := o.save(ctx); err != nil {
-		return Intent{}, fmt.Errorf("record payment intent: %w", err)
-	}
+	// Not saved here: the save that follows (charge's, with
+	// ChargeInFlight, before it calls the gateway; or confirmPaid's)
+	// records the id too, one write instead of two. A crash before it
+	// leaves a booking without the id, and the next attempt gets the same
+	// intent back, created under the booking's own idempotency key;
+	// nothing was charged in between.
 	return intent, nil
 }
 
