@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -174,4 +175,30 @@ func (p *pgAdmin) countConfirmed(ctx context.Context, db string) (int64, error) 
 		return 0, fmt.Errorf("count confirmed bookings: %w", err)
 	}
 	return n, nil
+}
+
+// waitWebhooksDelivered waits, at most for limit, until the gateway's
+// outbox has no pending event: the flow's count of transactions then
+// includes every webhook's delivery and handling.
+func (p *pgAdmin) waitWebhooksDelivered(ctx context.Context, db string, limit time.Duration) (int64, error) {
+	conn, err := pgx.Connect(ctx, p.urlFor(db))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(limit)
+	for {
+		var n int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM events WHERE state = 'pending'").Scan(&n); err != nil {
+			return 0, fmt.Errorf("count pending webhook events: %w", err)
+		}
+		if n == 0 || time.Now().After(deadline) {
+			return n, nil
+		}
+		select {
+		case <-ctx.Done():
+			return n, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

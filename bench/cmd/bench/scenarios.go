@@ -366,6 +366,15 @@ func (n *native) loadScenarios(ctx context.Context, r *report.Report) error {
 		res = load.Run(ctx, load.Config{Concurrency: fc, Rate: flowRate, Warmup: n.s.warmup, Duration: n.s.loadDur, MaxOps: maxFlowConst}, flow)
 		n.addScenario(r, "booking flow", res, nil)
 	}
+	limit := 15 * time.Second
+	if n.s.quick {
+		limit = 5 * time.Second
+	}
+	if pending, err := n.pg.waitWebhooksDelivered(ctx, n.dbs["payment-gateway"], limit); err != nil {
+		return err
+	} else if pending > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d webhook events were still undelivered %s after the flow runs; their deliveries are not in the transaction counts.", pending, limit))
+	}
 	stopAll()
 	after, err := n.pg.xactCommits(ctx, n.dbs)
 	if err != nil {
