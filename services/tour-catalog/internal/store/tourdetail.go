@@ -54,7 +54,10 @@ func (s *Store) TourDetail(ctx context.Context, idOrSlug string, today catalog.D
 		column, key = "slug", idOrSlug
 	}
 	var rows []tourDetailRow
-	if err := s.db.WithContext(ctx).Raw(fmt.Sprintf(tourDetailSQL, column), today.String(), key).Scan(&rows).Error; err != nil {
+	// Find, not Scan: gorm's Scan records every statement for its logger
+	// by formatting the SQL with its arguments inlined, whatever the log
+	// level; that cost about 7% of the catalog's CPU on this page.
+	if err := s.db.WithContext(ctx).Raw(fmt.Sprintf(tourDetailSQL, column), today.String(), key).Find(&rows).Error; err != nil {
 		return catalog.Tour{}, nil, fmt.Errorf("tour detail: %w", err)
 	}
 	if len(rows) == 0 {
