@@ -33,8 +33,12 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 
 	if len(r.Scenarios) > 0 {
 		p("## Throughput and latency\n\n")
-		p("Ceilings of this run: minimal gin JSON handler %s req/s (p50 %s ms, p99 %s ms); `pgbench -S` (select-only, prepared, %d clients) %s tps.\n\n",
-			num0(r.Ceilings.GinRPS), ms(r.Ceilings.GinP50), ms(r.Ceilings.GinP99), r.Ceilings.PgbenchClients, num0(r.Ceilings.PgbenchTPS))
+		if r.Ceilings.GinRPS > 0 || r.Ceilings.PgbenchTPS > 0 {
+			p("Ceilings of this run: minimal gin JSON handler %s req/s (p50 %s ms, p99 %s ms); `pgbench -S` (select-only, prepared, %d clients) %s tps.\n\n",
+				num0(r.Ceilings.GinRPS), ms(r.Ceilings.GinP50), ms(r.Ceilings.GinP99), r.Ceilings.PgbenchClients, num0(r.Ceilings.PgbenchTPS))
+		} else {
+			p("The ceilings were not measured in this run.\n\n")
+		}
 		p("| scenario | where | mode | conc. | offered/s | ok/s | p50 ms | p90 ms | p99 ms | max ms | errors | of gin | of pgbench |\n")
 		p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 		for _, s := range r.Scenarios {
