@@ -40,7 +40,7 @@ test: ## Run every module's tests with the race detector (PostgreSQL too when TE
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
 	@set -e; for dir in $(MODULES); do \
-	  for pkg in $$(cd $$dir && $(GO) list -f '{{if .TestGoFiles}}{{.Dir}}{{end}}' ./...); do \
+	  for pkg in $$(cd $$dir && $(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./...); do \
 	    for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go 2>/dev/null | sed 's/^func //'); do \
 	      echo "$(GO) test -run='^$$' -fuzz='^$$target\$$' -fuzztime=$(FUZZTIME) $$pkg"; \
 	      (cd $$pkg && $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) .); \
