@@ -40,7 +40,9 @@ func BenchmarkStoreBegin(b *testing.B) {
 				}
 			})
 			b.Run("key=completed", func(b *testing.B) {
-				id := idempotency.ID{Scope: "public", Operation: "POST /v1/bookings", Key: "completed"}
+				// The function runs more than once (b.N grows): each run
+				// completes a key of its own.
+				id := idempotency.ID{Scope: "public", Operation: "POST /v1/bookings", Key: fmt.Sprintf("completed-%d", time.Now().UnixNano())}
 				claim, _, err := s.Begin(b.Context(), id, fp, time.Minute)
 				if err != nil {
 					b.Fatal(err)
