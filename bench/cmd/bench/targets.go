@@ -42,7 +42,12 @@ func evaluateTargets(r *report.Report) {
 	}
 
 	maxFlow := find("booking flow", "native", "max-rate")
-	constFlow := find("booking flow", "native", "constant-rate")
+	var constFlow *report.Scenario
+	for i := range r.Scenarios {
+		if s := &r.Scenarios[i]; s.Name == "booking flow" && s.Where == "native" && s.OfferedRate == flowRate {
+			constFlow = s
+		}
+	}
 	if maxFlow != nil {
 		note := ""
 		if maxFlow.RPS < 300 {
