@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +23,8 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -36,6 +40,46 @@ type Config struct {
 	ConnMaxLifetime time.Duration
 	// SlowQuery is the threshold above which a query is logged as slow; 0 turns it off.
 	SlowQuery time.Duration
+}
+
+// DefaultConnectTimeout bounds each attempt to open a PostgreSQL connection:
+// the name lookup, TCP, TLS and authentication together. pgx's own
+// connect_timeout leaves the name lookup out, and database/sql opens
+// connections in the background with a context that is never cancelled, so
+// without this bound a database that stops answering instead of refusing
+// (a name lookup that stalls, a host gone from the network) holds requests
+// and pool slots for as long as the resolver or the kernel keeps trying,
+// seconds to minutes. With it they fail within seconds and are answered 503
+// (IsUnavailable) like a refused connection.
+const DefaultConnectTimeout = 3 * time.Second
+
+// boundedConnector gives every connection attempt at most timeout.
+type boundedConnector struct {
+	driver.Connector
+	timeout time.Duration
+}
+
+func (c boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.Connector.Connect(ctx)
+}
+
+// openPostgres opens dsn as gorm's postgres driver does (pgx through
+// database/sql), with every connection attempt bounded by
+// DefaultConnectTimeout.
+func openPostgres(dsn string, gcfg *gorm.Config) (*gorm.DB, error) {
+	pcfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB := sql.OpenDB(boundedConnector{Connector: stdlib.GetConnector(*pcfg), timeout: DefaultConnectTimeout})
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return gdb, nil
 }
 
 // ErrDuplicate is returned (wrapped) when an insert hits a unique constraint,
@@ -58,7 +102,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*gorm.DB, error) {
 		err error
 	)
 	if cfg.URL != "" {
-		gdb, err = gorm.Open(postgres.Open(cfg.URL), gcfg)
+		gdb, err = openPostgres(cfg.URL, gcfg)
 	} else {
 		gdb, err = openSQLite(cfg.SQLitePath, gcfg)
 	}
