@@ -92,7 +92,7 @@ func loadSettings() (settings, error) {
 	if s.quick {
 		s.budget, s.loadDur, s.warmup, s.readyRuns, s.benchtime, s.count = 2*time.Minute, 3*time.Second, 500*time.Millisecond, 3, "100ms", 1
 	} else {
-		s.budget, s.loadDur, s.warmup, s.readyRuns, s.benchtime, s.count = 10*time.Minute, 10*time.Second, 2*time.Second, 7, "500ms", 3
+		s.budget, s.loadDur, s.warmup, s.readyRuns, s.benchtime, s.count = 10*time.Minute, 10*time.Second, 2*time.Second, 7, "300ms", 3
 	}
 	return s, nil
 }
@@ -197,7 +197,7 @@ func run(ctx context.Context, s settings) error {
 		phase(ctx, r, "databases", 30*time.Second, func(ctx context.Context) error { return n.createDatabases(ctx) })
 	}
 	if s.parts["micro"] {
-		phase(ctx, r, "micro-benchmarks", budget(100*time.Second, 25*time.Second), func(ctx context.Context) error {
+		phase(ctx, r, "micro-benchmarks", budget(120*time.Second, 25*time.Second), func(ctx context.Context) error {
 			return runMicro(ctx, s, r)
 		})
 	}
