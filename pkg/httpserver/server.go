@@ -107,9 +107,12 @@ func registerPprof(e *gin.Engine) {
 	g.GET("/profile", gin.WrapF(pprof.Profile))
 	g.GET("/symbol", gin.WrapF(pprof.Symbol))
 	g.GET("/trace", gin.WrapF(pprof.Trace))
-	g.GET("/:name", gin.WrapH(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pprof.Handler(r.PathValue("name")).ServeHTTP(w, r)
-	})))
+	// The named profiles (goroutine, heap, allocs, block, mutex,
+	// threadcreate). The name is gin's path parameter: r.PathValue only
+	// knows net/http's own patterns, and is empty here.
+	g.GET("/:name", func(c *gin.Context) {
+		pprof.Handler(c.Param("name")).ServeHTTP(c.Writer, c.Request)
+	})
 }
 
 // Run serves until ctx is done, then shuts down in the order DESIGN §2

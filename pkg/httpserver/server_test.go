@@ -244,3 +244,22 @@ func TestMapper(t *testing.T) {
 		t.Fatalf("extension missing: %s", body)
 	}
 }
+
+// With Pprof on, the named profiles answer: a goroutine dump is what one
+// reaches for when a service hangs.
+func TestPprofProfiles(t *testing.T) {
+	srv := newServer(t, io.Discard, httpserver.Config{Pprof: true})
+	for path, want := range map[string]string{
+		"/debug/pprof/":                  "Types of profiles available",
+		"/debug/pprof/goroutine?debug=1": "goroutine profile:",
+		"/debug/pprof/heap?debug=1":      "heap profile:",
+	} {
+		rec := do(t, srv.Engine, http.MethodGet, path, "", "")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET %s: %d %.80q, want 200 with %q", path, rec.Code, rec.Body.String(), want)
+		}
+	}
+	if rec := do(t, newServer(t, io.Discard, httpserver.Config{}).Engine, http.MethodGet, "/debug/pprof/goroutine", "", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("pprof off: GET /debug/pprof/goroutine = %d, want 404", rec.Code)
+	}
+}
