@@ -212,3 +212,19 @@ e2e: ## Build and start a fresh stack, run the black-box tests in e2e/ against i
 	E2E_BOOKING_URL=http://$$($(E2E_COMPOSE) port booking 3002) \
 	E2E_GATEWAY_URL=http://$$($(E2E_COMPOSE) port payment-gateway 3004) \
 	  $(GO) test -tags e2e -count=1 -v ./e2e/... || { $(E2E_COMPOSE) logs --no-color --tail 60; exit 1; }
+
+##@ Chaos tests
+
+# make chaos runs a compose project of its own as well (chaos/compose.chaos.yml:
+# a second booking replica, short timers, random ports on 127.0.0.1), breaks it
+# on purpose through the docker CLI (kill -9, stop and start, a network
+# partition, forged webhooks) and checks the invariants across the three
+# services after each scenario. The suite builds, starts and removes the
+# project itself; the trap removes it too if the suite is interrupted.
+CHAOS_PROJECT ?= tourism-chaos
+CHAOS_COMPOSE  = $(COMPOSE) -p $(CHAOS_PROJECT) -f docker-compose.yml -f chaos/compose.chaos.yml
+
+.PHONY: chaos
+chaos: ## Break a fresh stack on purpose and check that no seat, charge or booking is left inconsistent; writes bench/results/chaos-<date>.md
+	trap '$(CHAOS_COMPOSE) down --volumes --remove-orphans --timeout 20' EXIT; trap 'exit 130' INT TERM; \
+	CHAOS_PROJECT=$(CHAOS_PROJECT) $(GO) test -tags chaos -count=1 -v -timeout 30m ./chaos/...
