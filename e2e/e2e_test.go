@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -221,6 +222,11 @@ func createDeparture(t *testing.T, capacity int) departure {
 		"max_group_size": capacity,
 	}, auth...)
 	if r.status == http.StatusUnauthorized {
+		// Against a stack of someone else's with other secrets this test
+		// cannot run; in CI, where make e2e sets the token, it must.
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the catalog refused the admin token (set E2E_CATALOG_ADMIN_TOKEN): %v", r)
+		}
 		t.Skipf("the catalog refused the admin token (set E2E_CATALOG_ADMIN_TOKEN): %v", r)
 	}
 	tr := decode[tour](t, expect(t, r, http.StatusCreated))
