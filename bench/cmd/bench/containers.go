@@ -331,7 +331,8 @@ func (c *containers) compose(ctx context.Context, r *report.Report) error {
 		}
 	}
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		// Removing the volume is slow on fuse-overlayfs under load.
+		dctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		if b, err := c.composeCmd(dctx, file, "down", "-v", "--remove-orphans", "--timeout", "5").CombinedOutput(); err != nil {
 			logf("docker compose down: %v: %s", err, lastLines(string(b), 3))

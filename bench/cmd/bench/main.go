@@ -25,6 +25,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -54,6 +55,15 @@ type settings struct {
 }
 
 func main() {
+	// `bench render FILE.json` writes FILE.md and FILE.svg again from a
+	// run's JSON, after a change to how reports are written.
+	if len(os.Args) == 3 && os.Args[1] == "render" {
+		if err := render(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	s, err := loadSettings()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -247,6 +257,23 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
+func render(jsonPath string) error {
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return err
+	}
+	var r report.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %w", jsonPath, err)
+	}
+	r.Targets = nil
+	evaluateTargets(&r)
+	if err := r.WriteJSON(jsonPath); err != nil {
+		return err
+	}
+	return writeViews(&r, strings.TrimSuffix(jsonPath, ".json"))
+}
+
 func writeReport(s settings, r *report.Report) error {
 	name := r.Date.Format("2006-01-02")
 	if s.quick {
@@ -256,6 +283,17 @@ func writeReport(s settings, r *report.Report) error {
 	if err := r.WriteJSON(base + ".json"); err != nil {
 		return err
 	}
+	if err := writeViews(r, base); err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(s.root, base)
+	logf("report: %s.md, .json, .svg (%d failures)", rel, len(r.Failures))
+	return nil
+}
+
+// writeViews writes base.svg and base.md from r.
+func writeViews(r *report.Report, base string) error {
+	name := filepath.Base(base)
 	svg, err := os.Create(base + ".svg")
 	if err != nil {
 		return err
@@ -275,10 +313,5 @@ func writeReport(s settings, r *report.Report) error {
 		md.Close()
 		return err
 	}
-	if err := md.Close(); err != nil {
-		return err
-	}
-	rel, _ := filepath.Rel(s.root, base)
-	logf("report: %s.md, .json, .svg (%d failures)", rel, len(r.Failures))
-	return nil
+	return md.Close()
 }

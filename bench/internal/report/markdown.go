@@ -39,6 +39,7 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 		} else {
 			p("The ceilings were not measured in this run.\n\n")
 		}
+		p("Shares of the ceilings are given for max-rate runs, whose throughput is what the service can do; a constant-rate run's is what it was offered.\n\n")
 		p("| scenario | where | mode | conc. | offered/s | ok/s | p50 ms | p90 ms | p99 ms | max ms | errors | of gin | of pgbench |\n")
 		p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 		for _, s := range r.Scenarios {
@@ -48,7 +49,7 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 			}
 			p("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				s.Name, s.Where, s.Mode, s.Concurrency, offered, num0(s.RPS), ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max),
-				errorsCell(s), pct(s.OfGin), pct(s.OfPgbench))
+				errorsCell(s), ratio(s, s.OfGin), ratio(s, s.OfPgbench))
 		}
 		p("\n![latency percentiles per scenario](%s)\n\n", svgName)
 		var cpuLines []string
@@ -227,6 +228,15 @@ func msOr(v float64) string {
 		return ""
 	}
 	return ms(v) + " ms"
+}
+
+// ratio shows a share of a ceiling for max-rate runs only: a
+// constant-rate run's throughput is the rate it was offered.
+func ratio(s Scenario, v float64) string {
+	if s.OfferedRate > 0 {
+		return ""
+	}
+	return pct(v)
 }
 
 func pct(v float64) string {
