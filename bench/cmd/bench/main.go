@@ -11,7 +11,8 @@
 // Environment:
 //
 //	QUICK=1              about 2 minutes instead of 10: shorter runs, fewer
-//	                     repetitions, no cold image build
+//	                     repetitions, no micro-benchmarks, no cold or go.mod
+//	                     image build, no load through compose
 //	BENCH_DATABASE_URL   a PostgreSQL role that may create databases
 //	                     (default: TEST_DATABASE_URL, else the dev cluster
 //	                     postgres://dev:dev@127.0.0.1:5432/postgres)
@@ -94,7 +95,13 @@ func loadSettings() (settings, error) {
 		profile: os.Getenv("BENCH_PROFILE") == "1",
 		parts:   map[string]bool{},
 	}
-	for _, p := range strings.Split(envOr("BENCH_PARTS", "micro,native,load,containers"), ",") {
+	parts := "micro,native,load,containers"
+	if s.quick {
+		// Compiling the benchmarks' test binaries alone can take the
+		// whole of a quick run's share; `go test -bench` runs them.
+		parts = "native,load,containers"
+	}
+	for _, p := range strings.Split(envOr("BENCH_PARTS", parts), ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			s.parts[p] = true
 		}
