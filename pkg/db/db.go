@@ -51,7 +51,7 @@ type Config struct {
 // and pool slots for as long as the resolver or the kernel keeps trying,
 // seconds to minutes. With it they fail within seconds and are answered 503
 // (IsUnavailable) like a refused connection.
-const DefaultConnectTimeout = 3 * time.Second
+const DefaultConnectTimeout = 10 * time.Second
 
 // boundedConnector gives every connection attempt at most timeout.
 type boundedConnector struct {
