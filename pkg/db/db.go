@@ -24,6 +24,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -53,6 +54,23 @@ type Config struct {
 // (IsUnavailable) like a refused connection.
 const DefaultConnectTimeout = 10 * time.Second
 
+// DefaultLookupTimeout bounds the name lookup of a PostgreSQL host, within
+// DefaultConnectTimeout. A compose service's name is answered in
+// milliseconds; when its container is stopped, Docker's DNS forwards the
+// unknown name to the host's resolvers, and where those do not answer the
+// lookup waits out the resolver's 5 s timeout on every new connection.
+// Requests that need the database then fail after this, not after 5 s.
+const DefaultLookupTimeout = 2 * time.Second
+
+// boundedLookup is lookup with at most timeout per call.
+func boundedLookup(lookup pgconn.LookupFunc, timeout time.Duration) pgconn.LookupFunc {
+	return func(ctx context.Context, host string) ([]string, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return lookup(ctx, host)
+	}
+}
+
 // boundedConnector gives every connection attempt at most timeout.
 type boundedConnector struct {
 	driver.Connector
@@ -73,6 +91,7 @@ func openPostgres(dsn string, gcfg *gorm.Config) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	pcfg.LookupFunc = boundedLookup(pcfg.LookupFunc, DefaultLookupTimeout)
 	sqlDB := sql.OpenDB(boundedConnector{Connector: stdlib.GetConnector(*pcfg), timeout: DefaultConnectTimeout})
 	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 	if err != nil {
