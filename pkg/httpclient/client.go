@@ -238,6 +238,14 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		start := time.Now()
 		out := c.attempt(callCtx, tmpl, body)
 		c.report(ctx, Attempt{Method: r.Method, Path: logPath, N: n, Status: out.status, Err: out.err, Latency: time.Since(start)}, rid)
+		if out.err != nil && !out.dialFailed && isTimeout(out.err) {
+			// A kept-alive connection that answers nothing may be dead
+			// without knowing it: a peer that left the network (a
+			// partition, a container back on a new address) sends no
+			// reset. Its idle siblings date from the same time, so the
+			// next attempt dials afresh instead of waiting on each of them.
+			c.http.CloseIdleConnections()
+		}
 
 		if out.err == nil && out.status >= 200 && out.status < 300 {
 			if r.Out != nil && out.status != http.StatusNoContent && len(bytes.TrimSpace(out.body)) > 0 {
@@ -354,9 +362,7 @@ func classify(out outcome, r Request, path string, n int) (bool, error) {
 		if out.permanent {
 			return false, fmt.Errorf("%s %s: %w", r.Method, path, out.err)
 		}
-		var netErr net.Error
-		timeout := errors.Is(out.err, context.DeadlineExceeded) || (errors.As(out.err, &netErr) && netErr.Timeout())
-		return true, unavailable(out.err, timeout)
+		return true, unavailable(out.err, isTimeout(out.err))
 	}
 	se := newStatusError(r.Method, path, out.status, out.header.Get("Content-Type"), out.body)
 	switch {
@@ -373,6 +379,11 @@ func classify(out outcome, r Request, path string, n int) (bool, error) {
 	default:
 		return false, se
 	}
+}
+
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
 func (c *Client) backoff(n int) time.Duration {

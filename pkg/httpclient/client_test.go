@@ -410,3 +410,66 @@ func TestLimitsAndMistakes(t *testing.T) {
 		}
 	}
 }
+
+// Kept-alive connections that went dead without a reset (the peer left the
+// network and came back on a new address) must cost one attempt, not one
+// per idle connection: after a timed-out attempt the client dials afresh.
+func TestDeadKeptAliveConnectionsCostOneAttempt(t *testing.T) {
+	var mu sync.Mutex
+	conns := map[string]bool{} // remote address → dead
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		dead := conns[r.RemoteAddr]
+		mu.Unlock()
+		if dead {
+			select { // a black hole: no answer, no reset
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // keeps the warm-up calls concurrent
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"h1","seats":1}`)
+	}))
+	srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			mu.Lock()
+			conns[c.RemoteAddr().String()] = false
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(func() { close(release); srv.Close() })
+
+	c := newClient(t, srv.URL, httpclient.Options{AttemptTimeout: 200 * time.Millisecond, Deadline: 5 * time.Second, MaxAttempts: 2})
+	// Several connections, all kept alive afterwards.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := c.Do(t.Context(), httpclient.Request{Path: "/v1/x"}); err != nil {
+				t.Errorf("warm-up: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	warm := len(conns)
+	for addr := range conns {
+		conns[addr] = true
+	}
+	mu.Unlock()
+	if warm < 2 {
+		t.Fatalf("%d connections after the warm-up, want several kept alive", warm)
+	}
+
+	var out hold
+	resp, err := c.Do(t.Context(), httpclient.Request{Path: "/v1/x", Out: &out})
+	if err != nil {
+		t.Fatalf("after the connections died: %v, want the second attempt on a new connection to succeed", err)
+	}
+	if resp.Attempts != 2 || out.ID != "h1" {
+		t.Fatalf("attempts %d, body %+v; want 2 attempts and h1", resp.Attempts, out)
+	}
+}
