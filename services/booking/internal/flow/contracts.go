@@ -14,7 +14,8 @@ import (
 //
 // Besides the errors listed per method, every method may return (wrapped)
 // booking.ErrUpstreamUnavailable or booking.ErrUpstreamTimeout when the
-// catalog gave no usable answer, or the caller's context error.
+// catalog gave no usable answer, features.ErrNotConfigured when booking
+// holds no credential for it, or the caller's context error.
 type Catalog interface {
 	// Departure returns one departure; ErrPeerNotFound when unknown.
 	Departure(ctx context.Context, id uuid.UUID) (Departure, error)
@@ -57,8 +58,9 @@ type Hold struct {
 // charges or refunds twice.
 //
 // Besides the errors listed per method, every method may return (wrapped)
-// booking.ErrUpstreamUnavailable or booking.ErrUpstreamTimeout, or the
-// caller's context error.
+// booking.ErrUpstreamUnavailable or booking.ErrUpstreamTimeout,
+// features.ErrNotConfigured when booking holds no credential for the
+// gateway, or the caller's context error.
 type Payments interface {
 	// CreateIntent creates (or, for a key used before, returns) an intent.
 	CreateIntent(ctx context.Context, r IntentRequest, key string) (Intent, error)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tourism-go/tourism/services/booking/internal/booking"
+	"github.com/tourism-go/tourism/services/booking/internal/features"
 )
 
 // Create books seats: it validates r, learns the departure's tour from the
@@ -127,10 +128,13 @@ func describe(err error) string {
 }
 
 // noAnswer reports whether err means a peer's answer never arrived, so that
-// the call may or may not have taken effect.
+// the call may or may not have taken effect. A peer booking may not call
+// (its credential is not set) gave no answer either: what it holds for the
+// booking is just as unknown, and must not be taken for a refusal.
 func noAnswer(err error) bool {
 	return errors.Is(err, booking.ErrUpstreamUnavailable) || errors.Is(err, booking.ErrUpstreamTimeout) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, features.ErrNotConfigured)
 }
 
 // releaseSeats gives back whatever seats the catalog may hold for the

@@ -514,6 +514,23 @@ func TestPaidAfterHoldLapsedIsRefunded(t *testing.T) {
 	})
 }
 
+// awaiting returns three bookings awaiting payment, one seat each: one
+// never paid, one declined, and one charged whose answer was lost and no
+// webhook came, so that only the gateway can tell it was paid.
+func (e *env) awaiting() (unpaid, declined, paidLost booking.Booking) {
+	e.t.Helper()
+	unpaid = e.create(1)
+	declined = e.create(1)
+	if _, err := e.flow.Pay(e.t.Context(), declined.ID, badCard); !errors.Is(err, booking.ErrCardDeclined) {
+		e.t.Fatal(err)
+	}
+	paidLost = e.create(1)
+	e.payments.FailAfter(fakes.On(fakes.Slow, fakes.CallConfirmIntent))
+	_, _ = e.flow.Pay(e.t.Context(), paidLost.ID, goodCard)
+	e.payments.Heal()
+	return unpaid, declined, paidLost
+}
+
 // With a short TTL the booking lapses: the sweep expires it and frees the
 // seats, and paying it afterwards is refused.
 func TestExpiry(t *testing.T) {
@@ -521,17 +538,8 @@ func TestExpiry(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		ctx := t.Context()
-		unpaid := e.create(1)
-		declined := e.create(1)
-		if _, err := e.flow.Pay(ctx, declined.ID, badCard); !errors.Is(err, booking.ErrCardDeclined) {
-			t.Fatal(err)
-		}
-		// Charged, but the answer was lost and no webhook came: the sweep
-		// must confirm it, not expire it.
-		paidLost := e.create(1)
-		e.payments.FailAfter(fakes.On(fakes.Slow, fakes.CallConfirmIntent))
-		_, _ = e.flow.Pay(ctx, paidLost.ID, goodCard)
-		e.payments.Heal()
+		// The sweep must confirm the one paid, not expire it.
+		unpaid, declined, paidLost := e.awaiting()
 
 		if err := e.flow.ExpireOverdue(ctx); err != nil {
 			t.Fatal(err)

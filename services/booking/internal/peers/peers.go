@@ -2,7 +2,8 @@
 // HTTP with pkg/httpclient, which brings the timeouts, the bounded retries
 // of calls marked safe to repeat, and X-Request-ID propagation. This package
 // adds the wire formats of DESIGN §3 and §5 and turns the peers' answers
-// into the errors the flow decides on.
+// into the errors the flow decides on. Unconfigured stands in for a peer
+// booking holds no credential for.
 package peers
 
 import (
