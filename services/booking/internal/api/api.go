@@ -17,6 +17,7 @@ import (
 	"github.com/tourism-go/tourism/pkg/problem"
 	"github.com/tourism-go/tourism/pkg/webhook"
 	"github.com/tourism-go/tourism/services/booking/internal/booking"
+	"github.com/tourism-go/tourism/services/booking/internal/features"
 	"github.com/tourism-go/tourism/services/booking/internal/flow"
 	"github.com/tourism-go/tourism/services/booking/internal/store"
 )
@@ -33,6 +34,10 @@ type Bookings interface {
 
 // Config is what the routes need besides the flow.
 type Config struct {
+	// Features switches routes off: one whose part is off answers 503
+	// not_configured before anything else runs (no idempotency record, no
+	// read of the body, no peer call).
+	Features features.Set
 	// AdminTokens open the admin list; empty keeps it closed (401).
 	AdminTokens []string
 	// Webhooks verifies the gateway's signatures.
@@ -71,13 +76,31 @@ func (h *Handler) Register(r gin.IRouter) {
 		idempotent = h.cfg.Idempotency.Handler(idempotency.Optional)
 	}
 
+	on := h.cfg.Features
 	v1 := r.Group("/v1")
-	v1.POST("/bookings", idempotent, h.create)
-	v1.GET("/bookings", admin, h.list)
+	v1.POST("/bookings", h.needs(on.Catalog), idempotent, h.create)
+	v1.GET("/bookings", h.needs(on.AdminList), admin, h.list)
 	v1.GET("/bookings/:booking", h.get)
-	v1.POST("/bookings/:booking/payments", idempotent, h.pay)
+	// Paying needs the catalog too: a charge whose seats cannot be
+	// confirmed would wait for its refund until the token is set.
+	v1.POST("/bookings/:booking/payments", h.needs(on.Payments, on.Catalog), idempotent, h.pay)
+	// Cancel is left on: the flow does what it can without the peer that
+	// is off, records the request, and answers not_configured if it must.
 	v1.POST("/bookings/:booking/cancel", h.cancel)
-	v1.POST("/webhooks/payments", h.paymentWebhook)
+	v1.POST("/webhooks/payments", h.needs(on.Webhooks), h.paymentWebhook)
+}
+
+// needs switches a route off while any of parts is off: it answers 503
+// not_configured naming the first missing variable. Without a webhook
+// secret that is a 503 rather than the 401 of a bad signature: nothing was
+// forged, the receiver is not set up.
+func (h *Handler) needs(parts ...*features.Off) gin.HandlerFunc {
+	for _, off := range parts {
+		if off != nil {
+			return func(c *gin.Context) { h.fail(c, off, booking.Booking{}) }
+		}
+	}
+	return func(c *gin.Context) { c.Next() }
 }
 
 // pathID parses the booking id of the path; a malformed id cannot name a

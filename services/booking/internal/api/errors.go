@@ -11,6 +11,7 @@ import (
 	"github.com/tourism-go/tourism/pkg/db"
 	"github.com/tourism-go/tourism/pkg/problem"
 	"github.com/tourism-go/tourism/services/booking/internal/booking"
+	"github.com/tourism-go/tourism/services/booking/internal/features"
 )
 
 // Problem codes of booking beyond DESIGN §2's shared ones.
@@ -21,6 +22,12 @@ const (
 	CodeHoldExpired       = "hold_expired"
 	CodeNotPayable        = "booking_not_payable"
 	CodeCardDeclined      = "card_declined"
+	// CodeNotConfigured: the route is switched off because a variable it
+	// needs is not set (package features). A 503 like an outage, but a
+	// retry does not help until an operator sets the variable the detail
+	// names, hence its own code rather than upstream_unavailable or
+	// service_unavailable, which both mean "retry shortly".
+	CodeNotConfigured = "not_configured"
 )
 
 // newErrorMapper is the one place where booking's errors become HTTP
@@ -41,18 +48,27 @@ func newErrorMapper(log *slog.Logger) *problem.Mapper {
 		// DESIGN §2: a slow peer is a 504, still upstream_unavailable.
 		problem.Rule{Err: booking.ErrUpstreamTimeout, Status: http.StatusGatewayTimeout, Code: problem.CodeUpstreamUnavailable, Detail: "A service booking depends on did not answer in time; retry shortly."},
 		problem.Rule{Err: booking.ErrUpstreamUnavailable, Status: http.StatusServiceUnavailable, Code: problem.CodeUpstreamUnavailable, Detail: "A service booking depends on is unavailable; retry shortly."},
+		// fail puts the variable's name in the detail.
+		problem.Rule{Err: features.ErrNotConfigured, Status: http.StatusServiceUnavailable, Code: CodeNotConfigured, Detail: "A setting this request needs is not set on the server."},
 		db.UnavailableRule(),
 	)
 }
 
 // fail answers err as a problem. A decline carries the issuer's
-// decline_code; a busy booking says when to retry; an answer about a
-// booking that exists (one rejected while being created) names it.
+// decline_code; a part switched off names the variable to set; a busy
+// booking says when to retry; an answer about a booking that exists (one
+// rejected while being created) names it.
 func (h *Handler) fail(c *gin.Context, err error, b booking.Booking) {
 	p := h.errors.Problem(c.Request.Context(), err)
 	var declined *booking.DeclineError
 	if errors.As(err, &declined) {
 		p = p.With("decline_code", declined.DeclineCode)
+	}
+	var off *features.Off
+	if errors.As(err, &off) {
+		cp := *p
+		cp.Detail = off.Error() + "."
+		p = &cp
 	}
 	if errors.Is(err, booking.ErrBusy) {
 		c.Header("Retry-After", "1")
