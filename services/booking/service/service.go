@@ -24,6 +24,7 @@ import (
 	"github.com/tourism-go/tourism/pkg/webhook"
 	"github.com/tourism-go/tourism/pkg/worker"
 	"github.com/tourism-go/tourism/services/booking/internal/api"
+	"github.com/tourism-go/tourism/services/booking/internal/features"
 	"github.com/tourism-go/tourism/services/booking/internal/flow"
 	"github.com/tourism-go/tourism/services/booking/internal/peers"
 	"github.com/tourism-go/tourism/services/booking/internal/store"
@@ -91,20 +92,30 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports every invalid value, one line per variable.
+// Validate reports every invalid value, one line per variable. The four
+// secrets may be left unset (see features); one that is set must be valid,
+// since a mistyped secret is an operator's error to hear about at once.
 func (c Config) Validate(v *validate.Collector) {
 	c.Common.Validate(v)
 	checkURL(v, "CATALOG_URL", c.CatalogURL)
 	checkURL(v, "PAYMENT_URL", c.PaymentURL)
-	v.Check(len(c.CatalogServiceToken) >= 16 && !strings.ContainsAny(c.CatalogServiceToken, " ,"),
-		"CATALOG_SERVICE_TOKEN", "is required: the catalog's service token, at least 16 characters")
-	v.Check(c.PaymentAPIKey != "" && !strings.ContainsAny(c.PaymentAPIKey, " ,"),
-		"PAYMENT_API_KEY", "is required: booking's secret key at the gateway (sk_test_...)")
-	v.Check(len(webhook.ParseSecrets(c.WebhookSecret)) > 0, "WEBHOOK_SECRET", "is required: the secret the gateway signs webhooks with")
-	tokens := config.List(c.AdminToken)
-	v.Check(len(tokens) > 0, "BOOKING_ADMIN_TOKEN", "is required: the bearer token of the admin list")
-	for _, t := range tokens {
-		v.Check(len(t) >= 16, "BOOKING_ADMIN_TOKEN", "each token must be at least 16 characters")
+	if c.CatalogServiceToken != "" {
+		v.Check(len(c.CatalogServiceToken) >= 16 && !strings.ContainsAny(c.CatalogServiceToken, " ,"),
+			"CATALOG_SERVICE_TOKEN", "must be the catalog's service token: at least 16 characters, no space or comma")
+	}
+	if c.PaymentAPIKey != "" {
+		v.Check(!strings.ContainsAny(c.PaymentAPIKey, " ,"),
+			"PAYMENT_API_KEY", "must be booking's secret key at the gateway (sk_test_...): no space or comma")
+	}
+	if c.WebhookSecret != "" {
+		v.Check(len(webhook.ParseSecrets(c.WebhookSecret)) > 0, "WEBHOOK_SECRET", "must hold at least one secret the gateway signs webhooks with")
+	}
+	if c.AdminToken != "" {
+		tokens := config.List(c.AdminToken)
+		v.Check(len(tokens) > 0, "BOOKING_ADMIN_TOKEN", "must hold at least one bearer token for the admin list")
+		for _, t := range tokens {
+			v.Check(len(t) >= 16, "BOOKING_ADMIN_TOKEN", "each token must be at least 16 characters")
+		}
 	}
 	v.Check(c.CatalogTimeout >= 100*time.Millisecond && c.CatalogTimeout <= 8*time.Second, "CATALOG_TIMEOUT", "must be between 100ms and 8s")
 	v.Check(c.PaymentTimeout >= 100*time.Millisecond && c.PaymentTimeout <= 8*time.Second, "PAYMENT_TIMEOUT", "must be between 100ms and 8s")
@@ -114,6 +125,30 @@ func (c Config) Validate(v *validate.Collector) {
 	// The catalog holds seats for at most an hour.
 	v.Check(c.HoldTTL >= 10*time.Second && c.HoldTTL+c.HoldMargin <= flow.MaxCatalogHoldTTL, "BOOKING_HOLD_TTL",
 		"must be at least 10s, and with BOOKING_HOLD_MARGIN at most 1h")
+}
+
+// features switches off what needs a secret that is not set; each Effect
+// completes "<VARIABLE> is not set: ", in the start-up warning and in the
+// 503's detail.
+func (c Config) features() features.Set {
+	var s features.Set
+	if c.CatalogServiceToken == "" {
+		s.Catalog = &features.Off{Variable: "CATALOG_SERVICE_TOKEN",
+			Effect: "new bookings are refused, and no seats are confirmed or released, until it is"}
+	}
+	if c.PaymentAPIKey == "" {
+		s.Payments = &features.Off{Variable: "PAYMENT_API_KEY",
+			Effect: "payments are refused, and no payment is checked or refunded, until it is"}
+	}
+	if c.WebhookSecret == "" {
+		s.Webhooks = &features.Off{Variable: "WEBHOOK_SECRET",
+			Effect: "the payment gateway's webhooks are refused until it is"}
+	}
+	if c.AdminToken == "" {
+		s.AdminList = &features.Off{Variable: "BOOKING_ADMIN_TOKEN",
+			Effect: "the admin list GET /v1/bookings is closed until it is"}
+	}
+	return s
 }
 
 func checkURL(v *validate.Collector, name, raw string) {
@@ -153,6 +188,13 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 	st := store.New(f.DB)
 	f.Health.AddCheck("schema", st.Ready)
 
+	// A missing secret switches off what needs it instead of stopping the
+	// process, so that the image runs bare, as the course runs it; readiness
+	// stays about the database. Each is said once, here.
+	on := cfg.features()
+	for _, off := range on.Missing() {
+		f.Log.Warn(off.Error()+"; see .env.example", "variable", off.Variable)
+	}
 	catalogClient, err := peerClient(cfg.CatalogURL, cfg.CatalogServiceToken, cfg.CatalogTimeout, b, f)
 	if err != nil {
 		return errors.Join(fmt.Errorf("catalog client: %w", err), db.Close(f.DB))
@@ -161,7 +203,15 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 	if err != nil {
 		return errors.Join(fmt.Errorf("payment client: %w", err), db.Close(f.DB))
 	}
-	bookings, err := flow.New(st, peers.NewCatalog(catalogClient), peers.NewPayments(paymentClient), flow.Options{
+	var catalog flow.Catalog = peers.NewCatalog(catalogClient)
+	if on.Catalog != nil {
+		catalog = peers.Unconfigured{Off: on.Catalog}
+	}
+	var payments flow.Payments = peers.NewPayments(paymentClient)
+	if on.Payments != nil {
+		payments = peers.Unconfigured{Off: on.Payments}
+	}
+	bookings, err := flow.New(st, catalog, payments, flow.Options{
 		HoldTTL: cfg.HoldTTL, HoldMargin: cfg.HoldMargin, OperationTimeout: operationTimeout,
 		Log: f.Log, Metrics: f.Metrics.Registry,
 	})
@@ -170,6 +220,7 @@ func Run(ctx context.Context, b app.Build, cfg Config, stdout io.Writer, ready f
 	}
 	keys := idempotency.NewStore(f.DB)
 	api.New(bookings, api.Config{
+		Features:    on,
 		AdminTokens: config.List(cfg.AdminToken),
 		Webhooks:    webhook.Verifier{Secrets: webhook.ParseSecrets(cfg.WebhookSecret), Tolerance: webhook.DefaultTolerance},
 		Idempotency: idempotency.New(keys, idempotency.Options{Log: f.Log}),

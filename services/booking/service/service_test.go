@@ -1,15 +1,20 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/tourism-go/tourism/pkg/app"
 	"github.com/tourism-go/tourism/pkg/config"
@@ -52,7 +57,9 @@ func TestInvalidConfigIsReportedPerVariable(t *testing.T) {
 	cfg := service.DefaultConfig()
 	err := config.Load(&cfg, []string{
 		"CATALOG_URL=localhost:3001", "PAYMENT_URL=ftp://gateway", "BOOKING_HOLD_TTL=soon", "BOOKING_SWEEP_INTERVAL=2m",
-		"CATALOG_SERVICE_TOKEN=short", "BOOKING_ADMIN_TOKEN=",
+		// A secret may be unset, but one that is set must be valid.
+		"CATALOG_SERVICE_TOKEN=short", "PAYMENT_API_KEY=sk_test_a,sk_test_b", "WEBHOOK_SECRET= , ",
+		"BOOKING_ADMIN_TOKEN=admin-token-0123456789,short",
 	})
 	var cerr *config.Error
 	if !errors.As(err, &cerr) || config.ExitCode(err) != 2 {
@@ -69,6 +76,22 @@ func TestInvalidConfigIsReportedPerVariable(t *testing.T) {
 	} {
 		if !slices.Contains(vars, want) {
 			t.Errorf("no problem reported for %s in %q", want, cerr.Problems)
+		}
+	}
+}
+
+// None of the four secrets is needed to start: the image runs bare, as the
+// course runs it, with what needs a missing one switched off.
+func TestSecretsMayBeUnset(t *testing.T) {
+	for _, environ := range [][]string{
+		nil,
+		{"CATALOG_SERVICE_TOKEN=", "PAYMENT_API_KEY=", "WEBHOOK_SECRET=", "BOOKING_ADMIN_TOKEN="},
+		secrets[:1],
+		secrets[1:],
+	} {
+		cfg := service.DefaultConfig()
+		if err := config.Load(&cfg, environ); err != nil {
+			t.Errorf("%q: %v", environ, err)
 		}
 	}
 }
@@ -92,34 +115,9 @@ func TestRunServesAndStops(t *testing.T) {
 	cfg.SQLitePath = t.TempDir() + "/booking.db"
 	cfg.CatalogURL, cfg.PaymentURL = "http://127.0.0.1:1", "http://127.0.0.1:1" // nothing listens there
 
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, app.Build{Version: "test"}, cfg, io.Discard, func(a net.Addr) { addrs <- a })
-	}()
-	var base string
-	select {
-	case a := <-addrs:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("Run ended: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("not listening after 10s")
-	}
-
+	base, stop := start(t, cfg, io.Discard)
 	get := func(path string, header ...string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		if len(header) == 2 {
-			req.Header.Set(header[0], header[1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		return call(t, http.MethodGet, base+path, "", header...)
 	}
 	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, `"schema":"ok"`) {
 		t.Fatalf("/readyz: %d %s", code, body)
@@ -131,36 +129,151 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("admin list: %d %s", code, body)
 	}
 	// With the catalog unreachable a booking is refused fast with 503.
-	start := time.Now()
+	began := time.Now()
 	resp, err := http.Post(base+"/v1/bookings", "application/json", strings.NewReader(
 		`{"departure_id":"0195f0a8-3c4e-7c35-9b1e-1f2a3b4c5d6e","seats":1,"customer":{"name":"Ana","email":"ana@example.com"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 503 || time.Since(start) > 10*time.Second {
-		t.Fatalf("create with the catalog down: %d after %s", resp.StatusCode, time.Since(start))
+	if resp.StatusCode != 503 || time.Since(began) > 10*time.Second {
+		t.Fatalf("create with the catalog down: %d after %s", resp.StatusCode, time.Since(began))
 	}
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "http_requests_total") {
 		t.Fatalf("/metrics: %d", code)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not stop")
-	}
+	stop()
 }
 
 func TestRunRefusesABadConfigBeforeOpeningAnything(t *testing.T) {
 	cfg := service.DefaultConfig()
 	cfg.SQLitePath = t.TempDir() + "/booking.db"
+	cfg.CatalogServiceToken, cfg.WebhookSecret = "has a space in it", ","
 	err := service.Run(context.Background(), app.Build{}, cfg, io.Discard, nil)
-	if config.ExitCode(err) != 2 || !strings.Contains(err.Error(), "WEBHOOK_SECRET") {
-		t.Fatalf("got %v, want a configuration error naming the missing secrets", err)
+	if config.ExitCode(err) != 2 || !strings.Contains(err.Error(), "CATALOG_SERVICE_TOKEN") || !strings.Contains(err.Error(), "WEBHOOK_SECRET") {
+		t.Fatalf("got %v, want a configuration error naming the invalid secrets", err)
 	}
+	if _, serr := os.Stat(cfg.SQLitePath); !errors.Is(serr, os.ErrNotExist) {
+		t.Fatalf("the database was opened: %v", serr)
+	}
+}
+
+// Without its secrets booking serves (ready: readiness is about the
+// database) and reads bookings; each part a missing secret switches off
+// answers 503 not_configured naming the variable, and the start-up log
+// says what is off, once per variable.
+func TestRunWithoutSecrets(t *testing.T) {
+	cfg := service.DefaultConfig()
+	cfg.Port = 0
+	cfg.SQLitePath = t.TempDir() + "/booking.db"
+	var logs bytes.Buffer
+	base, stop := start(t, cfg, &logs)
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := call(t, "GET", base+path, ""); code != 200 {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+	}
+	if code, _ := call(t, "GET", base+"/v1/bookings/"+uuid.NewString(), ""); code != 404 {
+		t.Fatalf("a read by id: %d, want 404", code)
+	}
+	booking := "/v1/bookings/" + uuid.NewString()
+	for _, tc := range []struct{ method, path, variable string }{
+		{"POST", "/v1/bookings", "CATALOG_SERVICE_TOKEN"},
+		{"POST", booking + "/payments", "PAYMENT_API_KEY"},
+		{"POST", "/v1/webhooks/payments", "WEBHOOK_SECRET"},
+		{"GET", "/v1/bookings", "BOOKING_ADMIN_TOKEN"},
+	} {
+		code, body := call(t, tc.method, base+tc.path, `{}`, "Authorization", "Bearer admin-token-0123456789")
+		var p struct{ Code, Detail string }
+		_ = json.Unmarshal([]byte(body), &p)
+		if code != 503 || p.Code != "not_configured" || !strings.Contains(p.Detail, tc.variable) {
+			t.Errorf("%s %s: %d %s, want 503 not_configured naming %s", tc.method, tc.path, code, body, tc.variable)
+		}
+	}
+
+	stop()
+	var warned []string
+	for line := range strings.Lines(logs.String()) {
+		var entry struct{ Level, Msg, Variable string }
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Level == "WARN" && entry.Variable != "" {
+			if !strings.HasPrefix(entry.Msg, entry.Variable+" is not set: ") || !strings.HasSuffix(entry.Msg, "; see .env.example") {
+				t.Errorf("warning %q", entry.Msg)
+			}
+			warned = append(warned, entry.Variable)
+		}
+	}
+	want := []string{"CATALOG_SERVICE_TOKEN", "PAYMENT_API_KEY", "WEBHOOK_SECRET", "BOOKING_ADMIN_TOKEN"}
+	if !slices.Equal(warned, want) {
+		t.Fatalf("warnings for %q, want one each for %q", warned, want)
+	}
+}
+
+// start runs the service on cfg (Port 0: a free port) with its log in logs,
+// and returns its base URL and a function that stops it and waits. logs may
+// be read once stop has returned.
+func start(t *testing.T, cfg service.Config, logs io.Writer) (base string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, app.Build{Version: "test"}, cfg, logs, func(a net.Addr) { addrs <- a })
+	}()
+	select {
+	case a := <-addrs:
+		base = "http://" + a.String()
+	case err := <-done:
+		cancel()
+		t.Fatalf("Run ended: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("not listening after 10s")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	return base, stop
+}
+
+// call sends a request with an optional JSON body; headers come as name,
+// value pairs.
+func call(t *testing.T, method, url, body string, header ...string) (int, string) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
 }
