@@ -97,8 +97,9 @@ build-booking: ## docker build booking-service:TAG
 build-payment-gateway: ## docker build payment-gateway-service:TAG
 	$(call docker_build,payment-gateway)
 
-# Booking has four required secrets and no defaults for them in its image
-# (DESIGN section 6: no secret in any layer): run-booking passes them by name
+# Booking's four secrets have no defaults in its image (DESIGN section 6: no
+# secret in any layer); without them it runs but refuses bookings, payments,
+# webhooks and its admin list (503 not_configured). run-booking passes them by name
 # (-e NAME: the value comes from your environment, else these demo values,
 # the same as docker-compose.yml's), so the command shows no secret.
 BOOKING_SECRETS := CATALOG_SERVICE_TOKEN PAYMENT_API_KEY WEBHOOK_SECRET BOOKING_ADMIN_TOKEN
