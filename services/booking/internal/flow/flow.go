@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tourism-go/tourism/pkg/metrics"
 	"github.com/tourism-go/tourism/pkg/requestid"
 	"github.com/tourism-go/tourism/services/booking/internal/booking"
 	"github.com/tourism-go/tourism/services/booking/internal/store"
@@ -57,8 +57,9 @@ type Options struct {
 	// booking in a worker pass); the lease outlives it.
 	OperationTimeout time.Duration
 	Log              *slog.Logger
-	// Metrics receives booking_transitions_total; nil skips registration.
-	Metrics prometheus.Registerer
+	// Metrics receives booking_transitions_total; nil counts into a
+	// registry nobody reads.
+	Metrics *metrics.Registry
 	Now     func() time.Time
 	NewID   func() (uuid.UUID, error)
 }
@@ -70,7 +71,7 @@ type Service struct {
 	payments    Payments
 	opts        Options
 	log         *slog.Logger
-	transitions *prometheus.CounterVec
+	transitions *metrics.CounterVec
 }
 
 // New returns the flow over its store and peers.
@@ -87,14 +88,13 @@ func New(s *store.Store, c Catalog, p Payments, opts Options) (*Service, error) 
 	if opts.NewID == nil {
 		opts.NewID = uuid.NewV7
 	}
-	transitions := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "booking_transitions_total",
-		Help: "Booking status transitions, by status left and status entered.",
-	}, []string{"from", "to"})
-	if opts.Metrics != nil {
-		if err := opts.Metrics.Register(transitions); err != nil {
-			return nil, fmt.Errorf("register metrics: %w", err)
-		}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.NewRegistry()
+	}
+	transitions, err := opts.Metrics.Counter("booking_transitions_total",
+		"Booking status transitions, by status left and status entered.", "from", "to")
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	return &Service{store: s, catalog: c, payments: p, opts: opts, log: opts.Log, transitions: transitions}, nil
 }
@@ -184,7 +184,7 @@ func (o *op) write(ctx context.Context, release bool) error {
 	}
 	o.released = release
 	if o.b.Status != o.stored {
-		o.f.transitions.WithLabelValues(string(o.stored), string(o.b.Status)).Inc()
+		o.f.transitions.With(string(o.stored), string(o.b.Status)).Inc()
 		o.f.log.InfoContext(ctx, "booking transition", "booking_id", o.b.ID,
 			"from", o.stored, "to", o.b.Status, "reason", o.b.History[len(o.b.History)-1].Reason,
 			"request_id", requestid.From(ctx))

@@ -3,16 +3,18 @@ package flow_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"github.com/tourism-go/tourism/pkg/dbtest"
+	"github.com/tourism-go/tourism/pkg/metrics"
 	"github.com/tourism-go/tourism/services/booking/internal/booking"
 	"github.com/tourism-go/tourism/services/booking/internal/flow"
 	"github.com/tourism-go/tourism/services/booking/internal/store"
@@ -41,7 +43,7 @@ type env struct {
 	payments *fakes.Payments
 	store    *store.Store
 	flow     *flow.Service
-	metrics  *prometheus.Registry
+	metrics  *metrics.Registry
 	dep      uuid.UUID
 }
 
@@ -56,14 +58,14 @@ func newEnv(t *testing.T, gdb *gorm.DB) *env {
 		catalog:  fakes.NewCatalog(clock.Now),
 		payments: fakes.NewPayments(clock.Now),
 		store:    store.New(gdb),
-		metrics:  prometheus.NewRegistry(),
+		metrics:  metrics.NewRegistry(),
 	}
 	e.flow = e.newFlow(e.store, e.metrics)
 	e.dep = e.catalog.AddDeparture(4, price)
 	return e
 }
 
-func (e *env) newFlow(s *store.Store, reg prometheus.Registerer) *flow.Service {
+func (e *env) newFlow(s *store.Store, reg *metrics.Registry) *flow.Service {
 	e.t.Helper()
 	f, err := flow.New(s, e.catalog, e.payments, flow.Options{
 		HoldTTL: holdTTL, HoldMargin: holdMargin, OperationTimeout: 5 * time.Second,
@@ -114,24 +116,22 @@ func (e *env) unsettled(id uuid.UUID) bool {
 	return false
 }
 
+// transitions reads booking_transitions_total{from,to} from the
+// exposition, as Prometheus would.
 func (e *env) transitions(from, to booking.Status) float64 {
 	e.t.Helper()
-	mfs, err := e.metrics.Gather()
-	if err != nil {
+	var text strings.Builder
+	if err := e.metrics.WriteText(&text); err != nil {
 		e.t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "booking_transitions_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
+	series := fmt.Sprintf("booking_transitions_total{from=%q,to=%q} ", from, to)
+	for line := range strings.Lines(text.String()) {
+		if v, ok := strings.CutPrefix(line, series); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				e.t.Fatal(err)
 			}
-			if labels["from"] == string(from) && labels["to"] == string(to) {
-				return m.GetCounter().GetValue()
-			}
+			return n
 		}
 	}
 	return 0

@@ -26,8 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/tourism-go/tourism/pkg/metrics"
 	"github.com/tourism-go/tourism/pkg/requestid"
 	"github.com/tourism-go/tourism/pkg/webhook"
 	"github.com/tourism-go/tourism/pkg/worker"
@@ -73,8 +72,8 @@ type Dispatcher struct {
 	log     *slog.Logger
 	now     func() time.Time
 	jitter  func() float64
-	results *prometheus.CounterVec
-	latency prometheus.Histogram
+	results *metrics.CounterVec
+	latency *metrics.Histogram
 }
 
 // Outcomes of an attempt, as counted in the metrics.
@@ -84,10 +83,24 @@ const (
 	outcomeFailed    = "failed"
 )
 
-// New returns a dispatcher; its metrics are registered on reg when it is
-// not nil.
-func New(outbox Outbox, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Dispatcher, error) {
-	d := &Dispatcher{
+// New returns a dispatcher whose metrics are registered on reg; a nil reg
+// (in tests) counts into a registry nobody reads.
+func New(outbox Outbox, cfg Config, log *slog.Logger, reg *metrics.Registry) (*Dispatcher, error) {
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	results, err := reg.Counter("webhook_delivery_attempts_total",
+		"Webhook delivery attempts, by outcome (delivered, retry, failed).", "outcome")
+	if err != nil {
+		return nil, fmt.Errorf("register webhook metrics: %w", err)
+	}
+	latency, err := reg.Histogram("webhook_delivery_duration_seconds",
+		"Time from sending a webhook to its answer (or error).",
+		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10})
+	if err != nil {
+		return nil, fmt.Errorf("register webhook metrics: %w", err)
+	}
+	return &Dispatcher{
 		outbox: outbox,
 		cfg:    cfg,
 		client: &http.Client{
@@ -96,27 +109,14 @@ func New(outbox Outbox, cfg Config, log *slog.Logger, reg prometheus.Registerer)
 			// send the signed event to a host nobody configured.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		log:    log.With("worker", "webhook-dispatcher"),
-		now:    time.Now,
-		jitter: rand.Float64,
-		results: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "webhook_delivery_attempts_total",
-			Help: "Webhook delivery attempts, by outcome (delivered, retry, failed).",
-		}, []string{"outcome"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "webhook_delivery_duration_seconds",
-			Help:    "Time from sending a webhook to its answer (or error).",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}),
-	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{d.results, d.latency} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("register webhook metrics: %w", err)
-			}
-		}
-	}
-	return d, nil
+		log:     log.With("worker", "webhook-dispatcher"),
+		now:     time.Now,
+		jitter:  rand.Float64,
+		results: results,
+		// The one series of an unlabelled histogram, exported (as zeros)
+		// from the start.
+		latency: latency.With(),
+	}, nil
 }
 
 // Run polls the outbox every Interval until ctx is done. An attempt in
@@ -179,7 +179,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.Claim) {
 		log.InfoContext(ctx, "webhook attempt failed, will retry", "err", r.Error, "retry_in", wait.String())
 	}
 	d.latency.Observe(r.Latency.Seconds())
-	d.results.WithLabelValues(outcome(r.State)).Inc()
+	d.results.With(outcome(r.State)).Inc()
 
 	finishCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tourism-go/tourism/pkg/dbtest"
+	"github.com/tourism-go/tourism/pkg/metrics"
 	"github.com/tourism-go/tourism/pkg/webhook"
 	"github.com/tourism-go/tourism/services/payment-gateway/internal/store"
 )
@@ -63,7 +65,12 @@ func TestRetriesUntilTheReceiverAccepts(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *store.Store, gdb *gorm.DB) {
 		ids := makeEvents(t, s, 1)
 		rcv := newReceiver(t, "whsec_1", 500, 500, 200)
-		start(t, newDispatcher(t, s, testConfig(rcv.URL, "whsec_1")))
+		reg := metrics.NewRegistry()
+		d, err := New(s, testConfig(rcv.URL, "whsec_1"), slog.New(slog.DiscardHandler), reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, d)
 		waitFor(t, 10*time.Second, "delivery", func() bool { return states(t, s)[store.StateDelivered] == 1 })
 
 		ev, attempts, err := s.EventByID(t.Context(), ids[0])
@@ -87,6 +94,20 @@ func TestRetriesUntilTheReceiverAccepts(t *testing.T) {
 		}
 		if n := len(rcv.deliveries()); n != 3 {
 			t.Fatalf("the receiver got %d requests, want 3", n)
+		}
+		// Counted before the attempt is recorded, so they are in by now.
+		var text strings.Builder
+		if err := reg.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{
+			`webhook_delivery_attempts_total{outcome="delivered"} 1`,
+			`webhook_delivery_attempts_total{outcome="retry"} 2`,
+			`webhook_delivery_duration_seconds_count 3`,
+		} {
+			if !strings.Contains(text.String(), want+"\n") {
+				t.Errorf("metrics lack %s:\n%s", want, text.String())
+			}
 		}
 	})
 }
