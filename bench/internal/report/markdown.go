@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 )
@@ -19,7 +20,7 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 	p("# Benchmark %s\n\n", r.Date.Format("2006-01-02 15:04 MST"))
 	p("`make bench` (%s) at commit `%s`, %.0f s. Machine: %s, %d cores, %d GiB; %s; Go %s; %s; Docker Engine %s.\n\n",
 		mode, r.Commit, float64(r.Duration), orNA(r.Machine.CPU), r.Machine.Cores, r.Machine.MemoryGiB,
-		orNA(r.Machine.Kernel), orNA(r.Machine.Go), orNA(r.Machine.Postgres), orNA(r.Machine.Docker))
+		orNA(r.Machine.Kernel), orNA(r.Machine.Go), postgresCell(r.Machine), orNA(r.Machine.Docker))
 	p("The load generator, the services, PostgreSQL and Docker share these %d cores: every number below is for all of them on one machine. ", r.Machine.Cores)
 	p("1-minute load average at the start of the run %.1f, at the end %.1f (above %d, other work competed for the cores).\n\n", r.Machine.LoadStart, r.Machine.LoadEnd, r.Machine.Cores)
 
@@ -33,12 +34,7 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 
 	if len(r.Scenarios) > 0 {
 		p("## Throughput and latency\n\n")
-		if r.Ceilings.GinRPS > 0 || r.Ceilings.PgbenchTPS > 0 {
-			p("Ceilings of this run: minimal gin JSON handler %s req/s (p50 %s ms, p99 %s ms); `pgbench -S` (select-only, prepared, %d clients) %s tps.\n\n",
-				num0(r.Ceilings.GinRPS), ms(r.Ceilings.GinP50), ms(r.Ceilings.GinP99), r.Ceilings.PgbenchClients, num0(r.Ceilings.PgbenchTPS))
-		} else {
-			p("The ceilings were not measured in this run.\n\n")
-		}
+		p("%s\n\n", ceilingsSentence(r.Ceilings))
 		p("Shares of the ceilings are given for max-rate runs, whose throughput is what the service can do; a constant-rate run's is what it was offered.\n\n")
 		p("| scenario | where | mode | conc. | offered/s | ok/s | p50 ms | p90 ms | p99 ms | max ms | errors | of gin | of pgbench |\n")
 		p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
@@ -130,6 +126,39 @@ func (r *Report) WriteMarkdown(w io.Writer, svgName string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ceilingsSentence names the ceilings of the run; one that is missing is
+// said to be, so that its empty column reads as not measured.
+func ceilingsSentence(c Ceilings) string {
+	gin := "minimal gin JSON handler not measured"
+	if c.GinRPS > 0 {
+		gin = fmt.Sprintf("minimal gin JSON handler %s req/s (p50 %s ms, p99 %s ms)", num0(c.GinRPS), ms(c.GinP50), ms(c.GinP99))
+	}
+	pgb := "`pgbench -S` not measured"
+	if c.PgbenchTPS > 0 {
+		pgb = fmt.Sprintf("`pgbench -S` (select-only, prepared, %d clients) %s tps", c.PgbenchClients, num0(c.PgbenchTPS))
+	}
+	switch {
+	case c.GinRPS == 0 && c.PgbenchTPS == 0:
+		return "The ceilings were not measured in this run (see Not measured)."
+	case c.GinRPS == 0 || c.PgbenchTPS == 0:
+		return "Ceilings of this run: " + gin + "; " + pgb + " (see Not measured)."
+	default:
+		return "Ceilings of this run: " + gin + "; " + pgb + "."
+	}
+}
+
+// postgresCell is the server's version and, when known, which server it was.
+func postgresCell(m Machine) string {
+	v := m.Postgres
+	if v == "" {
+		v = "PostgreSQL n/a"
+	}
+	if m.PostgresSource != "" {
+		v += " (" + m.PostgresSource + ")"
+	}
+	return v
 }
 
 func rssCell(f Footprint) string {
@@ -240,7 +269,7 @@ func ratio(s Scenario, v float64) string {
 }
 
 func pct(v float64) string {
-	if v == 0 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return ""
 	}
 	return fmt.Sprintf("%.1f%%", v*100)

@@ -6,6 +6,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"time"
 )
@@ -43,7 +44,10 @@ type Machine struct {
 	Kernel    string `json:"kernel"`
 	Go        string `json:"go"`
 	Postgres  string `json:"postgres"`
-	Docker    string `json:"docker"`
+	// PostgresSource says which server that was: named by the
+	// environment, the dev cluster, or a container the run started.
+	PostgresSource string `json:"postgres_source,omitempty"`
+	Docker         string `json:"docker"`
 	// LoadStart and LoadEnd are /proc/loadavg's 1-minute load at the start
 	// and the end of the run: other work on the machine skews every number.
 	LoadStart float64 `json:"load_start"`
@@ -126,6 +130,20 @@ type Ceilings struct {
 	// is one): with a commit costing an fsync, the flow's bill.
 	FlowTxPerBooking map[string]float64 `json:"flow_tx_per_booking,omitempty"`
 	FlowConfirmed    int64              `json:"flow_confirmed,omitempty"`
+}
+
+// Shares returns rps as shares of the gin and the pgbench ceilings. A
+// ceiling that was not measured gives 0, which the report leaves empty,
+// rather than a division by zero.
+func (c Ceilings) Shares(rps float64) (ofGin, ofPgbench float64) {
+	return share(rps, c.GinRPS), share(rps, c.PgbenchTPS)
+}
+
+func share(v, ceiling float64) float64 {
+	if !(ceiling > 0) || math.IsInf(ceiling, 0) || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v / ceiling
 }
 
 // Scenario is one load run.
