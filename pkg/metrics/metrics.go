@@ -68,10 +68,21 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		method := c.Request.Method
+		method := methodLabel(c.Request.Method)
 		m.requests.With(m.service, method, route, statusLabel(c.Writer.Status())).Inc()
 		m.latency.With(m.service, method, route).Observe(time.Since(start).Seconds())
 	}
+}
+
+// methodLabel keeps the method label bounded: a client may send any token
+// as a method, and each would otherwise make a new series forever.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // statusLabel is strconv.Itoa without its allocation for the statuses the

@@ -37,6 +37,7 @@ func TestMiddlewareRecordsRoutePattern(t *testing.T) {
 	e := server(m, true)
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/tours/1"}, {"GET", "/tours/2"}, {"POST", "/tours"}, {"GET", "/no/such/path"}, {"GET", "/tours/3"},
+		{"BREW", "/no/such/path"}, {"X-ANY-TOKEN", "/tours"},
 	} {
 		serve(e, r.method, r.path)
 	}
@@ -45,6 +46,7 @@ func TestMiddlewareRecordsRoutePattern(t *testing.T) {
 		`http_requests_total{method="GET",route="/tours/:id",service="tour-catalog",status="200"} 3`,
 		`http_requests_total{method="POST",route="/tours",service="tour-catalog",status="201"} 1`,
 		`http_requests_total{method="GET",route="unmatched",service="tour-catalog",status="404"} 1`,
+		`http_requests_total{method="other",route="unmatched",service="tour-catalog",status="404"} 2`,
 		`http_request_duration_seconds_count{method="GET",route="/tours/:id",service="tour-catalog"} 3`,
 		`http_request_duration_seconds_bucket{method="GET",route="unmatched",service="tour-catalog",le="+Inf"} 1`,
 		"# HELP http_request_duration_seconds HTTP request latency, by method and route.",
@@ -54,11 +56,11 @@ func TestMiddlewareRecordsRoutePattern(t *testing.T) {
 			t.Errorf("missing %s", want)
 		}
 	}
-	if strings.Contains(got, "/tours/1") || strings.Contains(got, "/no/such/path") {
+	if strings.Contains(got, "/tours/1") || strings.Contains(got, "/no/such/path") || strings.Contains(got, "BREW") {
 		t.Errorf("a raw path became a label:\n%s", got)
 	}
-	if n := strings.Count(got, `le="0.0025"`); n != 3 {
-		t.Errorf("%d histogram series, want 3 (one per method and route)", n)
+	if n := strings.Count(got, `le="0.0025"`); n != 4 {
+		t.Errorf("%d histogram series, want 4 (one per method and route)", n)
 	}
 }
 
