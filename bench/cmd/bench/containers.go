@@ -478,12 +478,7 @@ func (c *containers) composeLoad(ctx context.Context, r *report.Report, catalogS
 
 func (c *containers) addScenario(r *report.Report, name string, res load.Result) {
 	sc := toScenario(name, "compose", res)
-	if r.Ceilings.GinRPS > 0 {
-		sc.OfGin = sc.RPS / r.Ceilings.GinRPS
-	}
-	if r.Ceilings.PgbenchTPS > 0 {
-		sc.OfPgbench = sc.RPS / r.Ceilings.PgbenchTPS
-	}
+	sc.OfGin, sc.OfPgbench = r.Ceilings.Shares(sc.RPS)
 	r.Scenarios = append(r.Scenarios, sc)
 	logScenario(sc)
 }

@@ -27,6 +27,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -43,7 +44,8 @@ type settings struct {
 	quick     bool
 	root      string // repository root
 	out       string
-	dbURL     string
+	db        dbChoice
+	pgImage   string // of the run's own PostgreSQL container
 	goImage   string
 	parts     map[string]bool
 	profile   bool
@@ -70,11 +72,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C cancels the run's context; what the run started is then
+	// stopped and removed by its deferred clean-ups, each with a context
+	// of its own. Further signals are caught too, so that they cannot cut
+	// the clean-up short.
+	sig, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, s.budget)
+	ctx, cancel := context.WithTimeout(sig, s.budget)
 	defer cancel()
-	if err := run(ctx, s); err != nil {
+	err = run(ctx, s)
+	if sig.Err() != nil {
+		fmt.Fprintln(os.Stderr, "bench: interrupted")
+		os.Exit(130)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -86,11 +97,11 @@ func loadSettings() (settings, error) {
 		return settings{}, err
 	}
 	s := settings{
-		quick: os.Getenv("QUICK") == "1" || os.Getenv("QUICK") == "true",
-		root:  root,
-		out:   envOr("BENCH_OUT", filepath.Join(root, "bench", "results")),
-		dbURL: envOr("BENCH_DATABASE_URL", envOr("TEST_DATABASE_URL",
-			"postgres://dev:dev@127.0.0.1:5432/postgres?sslmode=disable")),
+		quick:   os.Getenv("QUICK") == "1" || os.Getenv("QUICK") == "true",
+		root:    root,
+		out:     envOr("BENCH_OUT", filepath.Join(root, "bench", "results")),
+		db:      chooseDatabase(os.Getenv),
+		pgImage: envOr("POSTGRES_IMAGE", defaultPostgresImage),
 		goImage: os.Getenv("GO_IMAGE"),
 		profile: os.Getenv("BENCH_PROFILE") == "1",
 		parts:   map[string]bool{},
@@ -150,7 +161,7 @@ func logf(format string, args ...any) {
 // records its error as a failure of part.
 func phase(ctx context.Context, r *report.Report, part string, limit time.Duration, fn func(ctx context.Context) error) {
 	if ctx.Err() != nil {
-		r.Fail(part, fmt.Errorf("not started: the run's time budget was spent"))
+		r.Fail(part, fmt.Errorf("not started: the run's time budget was spent or it was interrupted"))
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, limit)
@@ -172,7 +183,7 @@ func phase(ctx context.Context, r *report.Report, part string, limit time.Durati
 func run(ctx context.Context, s settings) error {
 	r := &report.Report{Date: time.Now().UTC(), Quick: s.quick}
 	r.Commit = gitCommit(s.root)
-	r.Machine = machineInfo(ctx, s)
+	r.Machine = machineInfo(ctx)
 	r.NodeBaseline = report.Baseline{
 		Image:      "node:18-alpine",
 		ImageBytes: 171_000_000,
@@ -201,11 +212,33 @@ func run(ctx context.Context, s settings) error {
 		}
 		return full
 	}
+
+	// The server of the native part, and of the micro-benchmarks' store
+	// suites. Removed last, after the services that use it have stopped.
+	var db *database
+	pg := newPGContainer(s.pgImage, os.Getpid())
+	defer pg.remove()
+	if s.parts["native"] || s.parts["load"] || s.parts["micro"] {
+		phase(ctx, r, "PostgreSQL", budget(90*time.Second, 75*time.Second), func(ctx context.Context) error {
+			var err error
+			db, err = openDatabase(ctx, s.db, pg)
+			return err
+		})
+	}
+	if db != nil {
+		r.Machine.Postgres, r.Machine.PostgresSource = db.version, db.source
+		logf("PostgreSQL: %s, %s", db.version, db.source)
+		if db.container != "" {
+			r.Notes = append(r.Notes, fmt.Sprintf("No PostgreSQL answered at the dev cluster's address (127.0.0.1:5432), so the run used %s. "+
+				"The services' connections to it cross docker-proxy, the engine's relay for published ports.", db.source))
+		}
+	}
+
 	var n *native
 	if s.parts["native"] || s.parts["load"] {
 		phase(ctx, r, "build native binaries", budget(3*time.Minute, 90*time.Second), func(ctx context.Context) error {
 			var err error
-			n, err = buildNative(ctx, s, work, r)
+			n, err = buildNative(ctx, s, work, db, r)
 			return err
 		})
 	}
@@ -214,8 +247,12 @@ func run(ctx context.Context, s settings) error {
 		phase(ctx, r, "databases", 30*time.Second, func(ctx context.Context) error { return n.createDatabases(ctx) })
 	}
 	if s.parts["micro"] {
+		dbURL := ""
+		if db != nil {
+			dbURL = db.url
+		}
 		phase(ctx, r, "micro-benchmarks", budget(120*time.Second, 25*time.Second), func(ctx context.Context) error {
-			return runMicro(ctx, s, r)
+			return runMicro(ctx, s, dbURL, r)
 		})
 	}
 	if n != nil && n.dbReady && s.parts["native"] {
@@ -239,6 +276,11 @@ func run(ctx context.Context, s settings) error {
 		phase(ctx, r, "containers", max(time.Until(deadlineOf(ctx))-10*time.Second, 10*time.Second), func(ctx context.Context) error {
 			return c.run(ctx, r)
 		})
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Interrupted: a report of parts that never ran is no result.
+		logf("interrupted: no report written; cleaning up")
+		return ctx.Err()
 	}
 	r.Machine.LoadEnd = loadAverage()
 	evaluateTargets(r)

@@ -54,9 +54,10 @@ func microPackages(root string) ([]string, error) {
 
 var benchFunc = regexp.MustCompile(`(?m)^func Benchmark[A-Z0-9_]\w*\(b \*testing\.B\)`)
 
-// runMicro runs the micro-benchmarks; the raw output is kept beside the
-// report (benchstat reads it).
-func runMicro(ctx context.Context, s settings, r *report.Report) error {
+// runMicro runs the micro-benchmarks, the store suites also on the server
+// of dbURL when there is one; the raw output is kept beside the report
+// (benchstat reads it).
+func runMicro(ctx context.Context, s settings, dbURL string, r *report.Report) error {
 	pkgs, err := microPackages(s.root)
 	if err != nil {
 		return err
@@ -65,9 +66,9 @@ func runMicro(ctx context.Context, s settings, r *report.Report) error {
 		return fmt.Errorf("no Benchmark functions under pkg/ or services/")
 	}
 	env := os.Environ()
-	if os.Getenv("TEST_DATABASE_URL") == "" {
+	if os.Getenv("TEST_DATABASE_URL") == "" && dbURL != "" {
 		// The store benchmarks run on PostgreSQL too when given a server.
-		env = append(env, "TEST_DATABASE_URL="+s.dbURL)
+		env = append(env, "TEST_DATABASE_URL="+dbURL)
 	}
 	var raw strings.Builder
 	var failed []string

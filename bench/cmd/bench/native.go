@@ -41,13 +41,14 @@ type native struct {
 	work    string
 	bins    map[string]string
 	dbs     map[string]string // service (and "pgbench") -> database name
+	db      *database         // the server
 	pg      *pgAdmin
 	dbReady bool
 	running []*proc
 }
 
-func buildNative(ctx context.Context, s settings, work string, r *report.Report) (*native, error) {
-	n := &native{s: s, work: work, bins: map[string]string{}, dbs: map[string]string{}}
+func buildNative(ctx context.Context, s settings, work string, db *database, r *report.Report) (*native, error) {
+	n := &native{s: s, work: work, db: db, bins: map[string]string{}, dbs: map[string]string{}}
 	targets := map[string]string{"ginceiling": "./bench/cmd/ginceiling"}
 	for _, svc := range services {
 		targets[svc] = "./services/" + svc + "/cmd/" + svc
@@ -84,7 +85,10 @@ func buildNative(ctx context.Context, s settings, work string, r *report.Report)
 }
 
 func (n *native) createDatabases(ctx context.Context) error {
-	pg, err := openPG(ctx, n.s.dbURL)
+	if n.db == nil {
+		return errors.New("no PostgreSQL (see the PostgreSQL part)")
+	}
+	pg, err := openPG(ctx, n.db.url)
 	if err != nil {
 		return err
 	}
