@@ -157,11 +157,15 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "==> [%4.0fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// phase runs fn with at most share of what is left of ctx's time, and
-// records its error as a failure of part.
+// phase runs fn with at most limit of ctx's time, and records its error as
+// a failure of part.
 func phase(ctx context.Context, r *report.Report, part string, limit time.Duration, fn func(ctx context.Context) error) {
 	if ctx.Err() != nil {
 		r.Fail(part, fmt.Errorf("not started: the run's time budget was spent or it was interrupted"))
+		return
+	}
+	if limit <= 0 {
+		r.Fail(part, fmt.Errorf("not started: the time left belongs to the container parts"))
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, limit)
@@ -171,13 +175,47 @@ func phase(ctx context.Context, r *report.Report, part string, limit time.Durati
 	err := fn(pctx)
 	if err != nil {
 		if pctx.Err() != nil && ctx.Err() == nil {
-			err = fmt.Errorf("%w (phase time limit %s reached)", err, limit)
+			err = fmt.Errorf("%w (phase time limit %s reached)", err, limit.Round(time.Second))
 		}
 		logf("%s: FAILED after %.1fs: %v", part, time.Since(t0).Seconds(), err)
 		r.Fail(part, err)
 		return
 	}
 	logf("%s: done in %.1fs", part, time.Since(t0).Seconds())
+}
+
+// plan is the split of the run's budget, made before any part starts. The
+// native phases each have a ceiling, and together must leave reserve():
+// the cold image build's allowance, the other container parts' and the
+// margin for the report. Whatever the native part leaves over goes to the
+// container parts.
+type plan struct {
+	margin time.Duration
+	// coldBuild is 0 when there is none (QUICK=1, or no containers part).
+	coldBuild      time.Duration
+	containersRest time.Duration
+}
+
+func newPlan(s settings) plan {
+	p := plan{margin: 10 * time.Second}
+	if s.parts["containers"] && !s.quick {
+		// A cold build is a module download and a compile of every
+		// package: about 50 s for CI's first build of the catalog, and
+		// more when other work competes for the 2 cores. The other
+		// container parts (the cache experiment, two more images,
+		// compose) get at least three minutes, and the cold build's
+		// time left over.
+		p.coldBuild, p.containersRest = 120*time.Second, 180*time.Second
+	}
+	return p
+}
+
+// reserve is what the native part must leave of the run's time.
+func (p plan) reserve() time.Duration { return p.margin + p.coldBuild + p.containersRest }
+
+// limit is a phase's time: its ceiling, cut so that reserve stays of left.
+func limit(left, ceiling, reserve time.Duration) time.Duration {
+	return max(min(ceiling, left-reserve), 0)
 }
 
 func run(ctx context.Context, s settings) error {
@@ -204,13 +242,19 @@ func run(ctx context.Context, s settings) error {
 	}
 	logf("bench: quick=%v budget=%s parts=%v work dir %s", s.quick, s.budget, keys(s.parts), work)
 
-	// The phases share the budget: each gets a fixed slice so that one
-	// that hangs cannot starve the rest.
+	pl := newPlan(s)
+	// The native phases' limits: their own ceiling in a full and a quick
+	// run, cut to leave the container parts their share.
 	budget := func(full, quick time.Duration) time.Duration {
+		ceiling := full
 		if s.quick {
-			return quick
+			ceiling = quick
 		}
-		return full
+		return limit(time.Until(deadlineOf(ctx)), ceiling, pl.reserve())
+	}
+	if pl.coldBuild > 0 {
+		logf("plan: the native part leaves %s to the container parts (cold build %s, the others %s, report %s)",
+			pl.reserve(), pl.coldBuild, pl.containersRest, pl.margin)
 	}
 
 	// The server of the native part, and of the micro-benchmarks' store
@@ -244,16 +288,7 @@ func run(ctx context.Context, s settings) error {
 	}
 	if n != nil {
 		defer n.cleanup()
-		phase(ctx, r, "databases", 30*time.Second, func(ctx context.Context) error { return n.createDatabases(ctx) })
-	}
-	if s.parts["micro"] {
-		dbURL := ""
-		if db != nil {
-			dbURL = db.url
-		}
-		phase(ctx, r, "micro-benchmarks", budget(120*time.Second, 25*time.Second), func(ctx context.Context) error {
-			return runMicro(ctx, s, dbURL, r)
-		})
+		phase(ctx, r, "databases", budget(30*time.Second, 30*time.Second), func(ctx context.Context) error { return n.createDatabases(ctx) })
 	}
 	if n != nil && n.dbReady && s.parts["native"] {
 		phase(ctx, r, "native start-up and idle memory", budget(60*time.Second, 20*time.Second), func(ctx context.Context) error {
@@ -271,9 +306,21 @@ func run(ctx context.Context, s settings) error {
 	if n != nil {
 		n.cleanup()
 	}
+	// Last of the native part: of its phases the micro-benchmarks can best
+	// lose time to the container parts' share (each package's results are
+	// kept as it finishes), and the services are stopped by now.
+	if s.parts["micro"] {
+		dbURL := ""
+		if db != nil {
+			dbURL = db.url
+		}
+		phase(ctx, r, "micro-benchmarks", budget(120*time.Second, 25*time.Second), func(ctx context.Context) error {
+			return runMicro(ctx, s, dbURL, r)
+		})
+	}
 	if s.parts["containers"] {
-		c := &containers{s: s, work: work}
-		phase(ctx, r, "containers", max(time.Until(deadlineOf(ctx))-10*time.Second, 10*time.Second), func(ctx context.Context) error {
+		c := &containers{s: s, work: work, plan: pl}
+		phase(ctx, r, "containers", max(time.Until(deadlineOf(ctx))-pl.margin, 10*time.Second), func(ctx context.Context) error {
 			return c.run(ctx, r)
 		})
 	}
