@@ -11,13 +11,15 @@
 #   images   the images, built again with the canaries present: at most
 #            IMAGE_MAX_MB; a numeric non-root user; a HEALTHCHECK running the
 #            binary; EXPOSE of its port; the OCI labels; files limited to the
-#            binary, CA certificates, time zones and /data (so no shell); no
-#            .env, no canary and no secret of the compose files in any layer,
-#            in `docker history --no-trunc` or in `docker inspect`
-#   run      each image started as the lesson does (bare `docker run`; booking
-#            with its four secrets), on a random loopback port: it turns
-#            healthy, the catalog serves demo tours on GET /v1/tours, and
-#            `docker stop` ends it with exit code 0
+#            binary, CA certificates and /data (so no shell); no .env, no
+#            canary and no secret of the compose files in any layer, in
+#            `docker history --no-trunc` or in `docker inspect`
+#   run      each image started as the lesson does (a bare `docker run`), on
+#            a random loopback port: it turns healthy, booking without its
+#            secrets refuses a booking with 503 problem+json, the catalog
+#            serves demo tours on GET /v1/tours and logs in the zone TZ
+#            names (the binary carries the time zones), and `docker stop`
+#            ends it with exit code 0
 #
 # Run:  bash deploy/check-images.sh [shape|context|images|run]...   (default: all)
 # Env:  TAG (1.0), GO_IMAGE, GOPROXY (passed to the builds), IMAGE_MAX_MB.
@@ -28,12 +30,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TAG=${TAG:-1.0}
-# The size budget, in MB of 10^6 bytes as `docker images` shows them. The
-# issue asked for 25: the binaries alone are 27 MB (gin 1.12 links
-# quic-go, BSON, YAML, TOML and protobuf codecs; Go's pclntab is 10 MB of
-# it), so 30 is the budget that holds today and still catches a regression
-# (a build without -s -w or nomsgpack, or a distribution base image, is 35+).
-IMAGE_MAX_MB=${IMAGE_MAX_MB:-30}
+# The size budget, in MB of 10^6 bytes as `docker images` shows them
+# (issue 5). The Dockerfiles' build flags say where each megabyte went.
+IMAGE_MAX_MB=${IMAGE_MAX_MB:-25}
 SERVICES=(tour-catalog booking payment-gateway)
 declare -A PORT=([tour-catalog]=3001 [booking]=3002 [payment-gateway]=3004)
 OCI_LABELS=(title description source version revision licenses)
@@ -176,8 +175,8 @@ check_images() {
 		rm -rf "${WORK}/save" && mkdir -p "${WORK}/save"
 		docker save "${img}" | tar -x -C "${WORK}/save"
 		files=$(find "${WORK}/save" -name layer.tar -exec tar -tf {} \; | sed 's,^\./,,' | sort -u)
-		bad=$(grep -vE "^(${svc}|data/?|etc/?|etc/ssl/?|etc/ssl/certs/?|etc/ssl/certs/ca-certificates\.crt|usr/?|usr/share/?|usr/share/zoneinfo(/.*)?)$" <<<"${files}" || true)
-		[[ -z ${bad} ]] && ok "${img}: only /${svc}, CA certificates, zoneinfo and /data (no shell)" ||
+		bad=$(grep -vE "^(${svc}|data/?|etc/?|etc/ssl/?|etc/ssl/certs/?|etc/ssl/certs/ca-certificates\.crt)$" <<<"${files}" || true)
+		[[ -z ${bad} ]] && ok "${img}: only /${svc}, CA certificates and /data (no shell)" ||
 			fail "${img}: unexpected files: $(head -n 5 <<<"${bad}" | tr '\n' ' ')"
 		if grep -qE '(^|/)\.env' <<<"${files}"; then
 			fail "${img}: a .env file is in a layer"
@@ -233,10 +232,14 @@ stop_plain() {
 check_run() {
 	echo "== plain docker run"
 	local body
-	if run_plain tour-catalog; then
+	# TZ: there is no /usr/share/zoneinfo in the image; the zone must come
+	# from the binary, or the log times stay in UTC (+00:00 or Z).
+	if run_plain tour-catalog -e TZ=Asia/Tokyo; then
 		body=$(curl -fsS "http://${ADDR}/v1/tours") || body=""
 		[[ ${body} == *'"slug"'* ]] && ok "tour-catalog: GET /v1/tours serves the demo tours ($(grep -o '"slug"' <<<"${body}" | wc -l) on the first page)" ||
 			fail "tour-catalog: GET /v1/tours gave '${body:0:200}'"
+		docker logs "${CONTAINER}" 2>&1 | grep -q '"time":"[^"]*+09:00"' && ok "tour-catalog: TZ=Asia/Tokyo gives +09:00 log times" ||
+			fail "tour-catalog: TZ=Asia/Tokyo did not change the log times: $(docker logs "${CONTAINER}" 2>&1 | head -n 1)"
 		stop_plain tour-catalog
 	fi
 	if run_plain payment-gateway; then
