@@ -1,27 +1,51 @@
 // Command bench is `make bench`: it measures the services natively on
-// loopback (micro-benchmarks, start-up, memory, throughput and latency
-// against a gin and a pgbench ceiling), then in containers (image size,
-// build cache, compose start-up and memory), and writes
-// bench/results/<date>.md, .json and .svg.
+// loopback (start-up, memory, throughput and latency against a gin and a
+// pgbench ceiling, micro-benchmarks), then in containers (the cold image
+// build, image size, build cache, compose start-up and memory), and writes
+// bench/results/<date>.md, .json and .svg. `bench render FILE.json` writes
+// a report's .md and .svg again from its JSON.
 //
 // Every part is bounded in time; a part that fails is recorded as failed in
-// the report, never filled in. Load goes to loopback only (and to the
+// the report, never filled in. A full run's 10 minutes are split up front:
+// the native part leaves the container parts 310 s, which start with the
+// cold (--no-cache) build of one image. Load goes to loopback only (and to the
 // containers this run starts, through their ports published on loopback).
+//
+// PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the dev
+// cluster at 127.0.0.1:5432. When neither variable is set and the dev
+// cluster does not answer within 2 s, the run starts a PostgreSQL container
+// of its own (POSTGRES_IMAGE, published on a free loopback port) and
+// removes it at the end, also after a failure or Ctrl-C. pgbench is the
+// machine's; without one it runs inside that container, and with neither
+// the pgbench ceiling is reported as not measured.
 //
 // Environment:
 //
-//	QUICK=1              about 2 minutes instead of 10: shorter runs, fewer
-//	                     repetitions, no micro-benchmarks, no cold or go.mod
-//	                     image build, no load through compose
-//	BENCH_DATABASE_URL   a PostgreSQL role that may create databases
-//	                     (default: TEST_DATABASE_URL, else the dev cluster
-//	                     postgres://dev:dev@127.0.0.1:5432/postgres)
-//	GO_IMAGE             builder image for the Dockerfiles (CI stand-in)
-//	BENCH_OUT            where reports go (default bench/results)
-//	BENCH_PARTS          comma-separated subset of micro,native,load,containers
-//	BENCH_PROFILE=1      save CPU profiles of the services under max-rate load
-//	BENCH_KEEP=1         keep the work directory with the services' logs
-//	BENCH_BIN_BOOKING=...  run another binary of a service (A/B comparisons)
+//	QUICK=1                 about 2 minutes instead of 10: shorter runs,
+//	                        fewer repetitions, no micro-benchmarks, no cold
+//	                        or go.mod image build, no load through compose
+//	BENCH_PARTS             comma-separated subset of micro,native,load,containers
+//	BENCH_OUT               where reports go (default bench/results)
+//	BENCH_DATABASE_URL      a PostgreSQL role that may create databases
+//	TEST_DATABASE_URL       used when BENCH_DATABASE_URL is not set; also
+//	                        what the micro-benchmarks' store suites use
+//	POSTGRES_IMAGE          image of the run's own PostgreSQL container
+//	                        (default postgres:17-alpine, as docker-compose.yml)
+//	                        and of compose's postgres service
+//	GO_IMAGE                builder image for the Dockerfiles (CI stand-in)
+//	BENCH_CONCURRENCY       load workers of the read scenarios and ceilings (16)
+//	BENCH_FLOW_CONCURRENCY  load workers of the booking flow (64)
+//	BENCH_SVC_<VAR>=...     passes <VAR>=... to the native services
+//	                        (BENCH_SVC_DB_MAX_OPEN_CONNS=20: pool tuning)
+//	BENCH_BIN_<NAME>=PATH   runs another binary of a service (A/B comparisons):
+//	                        BENCH_BIN_TOUR_CATALOG, BENCH_BIN_BOOKING,
+//	                        BENCH_BIN_PAYMENT_GATEWAY, BENCH_BIN_GINCEILING
+//	BENCH_PROFILE=1         save CPU profiles of the services under max-rate load
+//	BENCH_PROFILE_DIR       where they go (default $TMPDIR/tourism-bench-profiles)
+//	BENCH_KEEP=1            keep the work directory with the services' logs
+//	DOCKER_HOST             unix:// socket of the engine, for health polling
+//	                        (the docker CLI reads it too)
+//	GOPROXY                 through `go env GOPROXY`, passed to image builds
 package main
 
 import (

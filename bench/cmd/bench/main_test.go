@@ -1,6 +1,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,5 +47,46 @@ func TestPlan(t *testing.T) {
 	}
 	if n := newPlan(settings{parts: parts("native", "load")}); n.coldBuild != 0 || n.reserve() != n.margin {
 		t.Errorf("without the containers part nothing is reserved for it: %+v", n)
+	}
+}
+
+// TestDocListsEveryKnob keeps main.go's doc comment in step with the
+// variables the command reads.
+func TestDocListsEveryKnob(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := regexp.MustCompile(`(?:[gG]etenv|LookupEnv|envOr)\(\s*"([A-Z][A-Z0-9_]*)"|HasPrefix\(k, "([A-Z][A-Z0-9_]*)"\)`)
+	knobs := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range read.FindAllSubmatch(b, -1) {
+			knobs[string(m[1])+string(m[2])] = true
+		}
+	}
+	// chooseDatabase reads these through its getenv argument.
+	knobs["BENCH_DATABASE_URL"], knobs["TEST_DATABASE_URL"] = true, true
+	b, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _, _ := strings.Cut(string(b), "package main")
+	if len(knobs) < 10 {
+		t.Fatalf("found only %d variables read: %v", len(knobs), knobs)
+	}
+	for k := range knobs {
+		if k == "PORT" || k == "PATH" {
+			continue // the services', set by the command itself
+		}
+		if !strings.Contains(doc, k) {
+			t.Errorf("main.go's doc comment does not list %s", k)
+		}
 	}
 }
