@@ -13,10 +13,13 @@ FUZZTIME ?= 10s
 ##@ Develop
 
 .PHONY: help
+# Colours only on a terminal (and not with NO_COLOR), so `make help | less`
+# or a CI log shows no escape codes.
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} \
-	  /^[a-zA-Z0-9_%-]+:.*?##/ { printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2 } \
-	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then c='\033[36m' b='\033[1m' r='\033[0m'; else c= b= r=; fi; \
+	awk -v c="$$c" -v b="$$b" -v r="$$r" 'BEGIN {FS = ":.*##"; printf "Usage: make %s<target>%s\n", c, r} \
+	  /^[a-zA-Z0-9_%-]+:.*?##/ { printf "  %s%-22s%s %s\n", c, $$1, r, $$2 } \
+	  /^##@/ { printf "\n%s%s%s\n", b, substr($$0, 5), r }' $(MAKEFILE_LIST)
 
 .PHONY: dev dev-tour-catalog dev-booking dev-payment-gateway
 dev: dev-tour-catalog ## Run the tour catalog natively on :3001 with demo data (SQLite, no Docker)
