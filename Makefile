@@ -141,15 +141,25 @@ logs-booking: ## docker logs -f booking-service
 logs-payment-gateway: ## docker logs -f payment-gateway-service
 	docker logs -f payment-gateway-service
 
-# A leading '-': a container or image that is not there is not an error here.
-stop: ## docker stop the three containers (standalone or compose)
-	-docker stop $(CONTAINERS)
+# stop, rm and rmi act on those of the three that exist, and print the
+# command with just those names: the one a student would type (docker stop
+# tour-catalog), with no "No such container" errors around it.
+NAME_FILTERS = $(addprefix --filter name=^,$(addsuffix $$,$(CONTAINERS)))
+
+stop: ## docker stop the three containers (standalone or compose), those running
+	@names="$$(docker ps --format '{{.Names}}' $(NAME_FILTERS))"; \
+	if [ -z "$$names" ]; then echo "None of $(CONTAINERS) is running."; else \
+	echo docker stop $$names && docker stop $$names; fi
 
 rm: stop ## docker rm the three containers, with their /data volume (-v)
-	-docker rm -v $(CONTAINERS)
+	@names="$$(docker ps -a --format '{{.Names}}' $(NAME_FILTERS))"; \
+	if [ -z "$$names" ]; then echo "None of $(CONTAINERS) exists."; else \
+	echo docker rm -v $$names && docker rm -v $$names; fi
 
 rmi: ## docker rmi the three images (TAG)
-	-docker rmi $(addsuffix :$(TAG),$(IMAGES))
+	@images="$$(docker images --format '{{.Repository}}:{{.Tag}}' $(addprefix --filter reference=,$(addsuffix :$(TAG),$(IMAGES))))"; \
+	if [ -z "$$images" ]; then echo "None of $(addsuffix :$(TAG),$(IMAGES)) exists."; else \
+	echo docker rmi $$images && docker rmi $$images; fi
 
 .PHONY: check-images
 check-images: ## Check the images and their build contexts (size, user, health check, labels, no shell, .env or secret) and a bare docker run of each
