@@ -38,6 +38,11 @@ func AccessLog(log *slog.Logger) gin.HandlerFunc {
 		status := c.Writer.Status()
 		level := slog.LevelInfo
 		switch {
+		case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+			// The service answered as it should that something it needs
+			// (the database, a peer, a secret) is not there; the cause is
+			// logged where it was found. ERROR stays for what is a bug.
+			level = slog.LevelWarn
 		case status >= 500:
 			level = slog.LevelError
 		case c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics":

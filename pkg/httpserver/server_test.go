@@ -263,3 +263,42 @@ func TestPprofProfiles(t *testing.T) {
 		t.Errorf("pprof off: GET /debug/pprof/goroutine = %d, want 404", rec.Code)
 	}
 }
+
+// The access log's level says who must act: ERROR for a bug (500), WARN
+// for a dependency that is not there (502, 503, 504), DEBUG for a probe
+// that answered, INFO for the rest.
+func TestAccessLogLevels(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	cases := []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/v1/x", http.StatusOK, "INFO"},
+		{"/v1/x", http.StatusNotFound, "INFO"},
+		{"/v1/x", http.StatusInternalServerError, "ERROR"},
+		{"/v1/x", http.StatusServiceUnavailable, "WARN"},
+		{"/v1/x", http.StatusBadGateway, "WARN"},
+		{"/v1/x", http.StatusGatewayTimeout, "WARN"},
+		{"/readyz", http.StatusOK, "DEBUG"},
+		{"/readyz", http.StatusServiceUnavailable, "WARN"},
+	}
+	for _, tc := range cases {
+		var logs bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		e := gin.New()
+		e.Use(httpserver.AccessLog(log))
+		e.GET(tc.path, func(c *gin.Context) { c.Status(tc.status) })
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, tc.path, nil))
+		var line struct {
+			Level  string `json:"level"`
+			Status int    `json:"status"`
+		}
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+			t.Fatalf("%s %d: log %q: %v", tc.path, tc.status, logs.String(), err)
+		}
+		if line.Level != tc.want || line.Status != tc.status {
+			t.Errorf("%s %d: logged at %s (status %d), want %s", tc.path, tc.status, line.Level, line.Status, tc.want)
+		}
+	}
+}
