@@ -269,7 +269,12 @@ func dbUnavailable(rep reply) bool {
 // problem+json, quickly); once it is back they must serve again on their
 // own, without a restart.
 func restartPostgres(ctx context.Context, r *run) {
-	dep := r.newDeparture(ctx, 300)
+	// The load is bounded in count as well as time: every flow may keep a
+	// seat, and the bookings after the recovery need some left. (Once the
+	// services failed fast while the database was down, the load made
+	// more flows in the same time and sold the departure out.)
+	const capacity, maxLoadFlows = 500, 450
+	dep := r.newDeparture(ctx, capacity)
 	all := []string{svcCatalog, svcGateway, svcBooking, svcBooking2}
 	before := map[string]string{}
 	for _, svc := range all {
@@ -298,8 +303,11 @@ func restartPostgres(ctx context.Context, r *run) {
 					return
 				default:
 				}
+				if flows.Add(1) > maxLoadFlows {
+					flows.Add(-1)
+					return
+				}
 				f := r.flow(ctx, replicas[(w+i)%2], dep, cardOK)
-				flows.Add(1)
 				for name, rep := range map[string]reply{"create": f.created, "pay": f.paid} {
 					if rep.latency > 10*time.Second {
 						slowMu.Lock()
