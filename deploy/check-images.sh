@@ -101,7 +101,7 @@ check_shape() {
 			ok "services/${svc}/Dockerfile has the shape of services/${SERVICES[0]}/Dockerfile"
 		else
 			fail "services/${svc}/Dockerfile differs from services/${SERVICES[0]}/Dockerfile beyond name, port, description and defaults:"
-			printf '%s\n' "${diffs}" | head -n 20 >&2
+			head -n 20 <<<"${diffs}" >&2
 		fi
 	done
 }
@@ -145,7 +145,7 @@ check_images() {
 	echo "== images"
 	plant_canaries
 	build_all
-	local secrets svc img size user health ports label value files layer bad
+	local secrets svc img size user health ports label value files layer bad meta
 	mapfile -t secrets < <(secret_values)
 	((${#secrets[@]} >= 5)) || fail "found only ${#secrets[@]} secret values in the compose files"
 	for svc in "${SERVICES[@]}"; do
@@ -187,10 +187,14 @@ check_images() {
 			fi
 		done
 
+		# Read once, then searched: with pipefail, `docker history | grep -q`
+		# fails when grep stops at a match (SIGPIPE), so a found secret
+		# would read as absent.
 		bad=""
+		meta="$(docker history --no-trunc --format '{{.CreatedBy}}' "${img}")
+$(docker image inspect "${img}")"
 		for value in "${secrets[@]}"; do
-			if docker history --no-trunc --format '{{.CreatedBy}}' "${img}" | grep -qF -- "${value}" ||
-				docker image inspect "${img}" | grep -qF -- "${value}"; then
+			if grep -qF -- "${value}" <<<"${meta}"; then
 				bad+=" ${value:0:4}..."
 			fi
 		done
@@ -217,7 +221,8 @@ run_plain() {
 		fail "${svc}: bare docker run is ${status}, not healthy"
 		return 1
 	fi
-	ADDR=$(docker port "${CONTAINER}" "${PORT[${svc}]}/tcp" | head -n 1)
+	ADDR=$(docker port "${CONTAINER}" "${PORT[${svc}]}/tcp")
+	ADDR=${ADDR%%$'\n'*}
 	ok "${svc}: docker run -d $* $(image_of "${svc}") is healthy (port ${ADDR})"
 }
 
@@ -231,15 +236,18 @@ stop_plain() {
 
 check_run() {
 	echo "== plain docker run"
-	local body
+	local body logs
 	# TZ: there is no /usr/share/zoneinfo in the image; the zone must come
 	# from the binary, or the log times stay in UTC (+00:00 or Z).
 	if run_plain tour-catalog -e TZ=Asia/Tokyo; then
 		body=$(curl -fsS "http://${ADDR}/v1/tours") || body=""
 		[[ ${body} == *'"slug"'* ]] && ok "tour-catalog: GET /v1/tours serves the demo tours ($(grep -o '"slug"' <<<"${body}" | wc -l) on the first page)" ||
 			fail "tour-catalog: GET /v1/tours gave '${body:0:200}'"
-		docker logs "${CONTAINER}" 2>&1 | grep -q '"time":"[^"]*+09:00"' && ok "tour-catalog: TZ=Asia/Tokyo gives +09:00 log times" ||
-			fail "tour-catalog: TZ=Asia/Tokyo did not change the log times: $(docker logs "${CONTAINER}" 2>&1 | head -n 1)"
+		# Into a variable first: grep -q stops reading at its match, and
+		# under pipefail docker logs' SIGPIPE would fail the check.
+		logs=$(docker logs "${CONTAINER}" 2>&1)
+		grep -q '"time":"[^"]*+09:00"' <<<"${logs}" && ok "tour-catalog: TZ=Asia/Tokyo gives +09:00 log times" ||
+			fail "tour-catalog: TZ=Asia/Tokyo did not change the log times: $(head -n 1 <<<"${logs}")"
 		stop_plain tour-catalog
 	fi
 	if run_plain payment-gateway; then

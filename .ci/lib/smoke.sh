@@ -88,7 +88,8 @@ smoke_postgres() {
 		--health-interval 1s --health-retries 60 \
 		"${POSTGRES_IMAGE:?}" >/dev/null
 	smoke_wait_healthy "${name}" 60
-	port=$(docker port "${name}" 5432/tcp | head -n 1)
+	port=$(docker port "${name}" 5432/tcp)
+	port=${port%%$'\n'*}
 	port=${port##*:}
 
 	local who
@@ -109,7 +110,9 @@ smoke_postgres() {
 	# Same data again: the init scripts must not run twice.
 	docker start "${name}" >/dev/null
 	smoke_wait_healthy "${name}" 60
-	docker logs "${name}" 2>&1 | grep -q 'skipping initialisation' ||
+	# Not `docker logs | grep -q`: under pipefail, grep stopping at its
+	# match fails the pipe (SIGPIPE) and a skip would read as missing.
+	grep -q 'skipping initialisation' <<<"$(docker logs "${name}" 2>&1)" ||
 		ci_die "postgres: a restart on existing data did not skip initialisation"
 	ci_log "postgres: restart on existing data skipped initialisation"
 	smoke_stop_ok "${name}"
