@@ -37,11 +37,14 @@ func TestChaos(t *testing.T) {
 	s := newStack(t)
 	w := &world{stack: s, http: newClient(), runID: time.Now().UTC().Format("150405")}
 	suiteStart := time.Now()
+	var runs []*run
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if t.Failed() {
 			t.Logf("last container logs:\n%s", s.logs(ctx, 60))
+			// Last, so that a CI log cut to its tail still says why.
+			t.Logf("violations:\n%s", violationSummary(runs))
 		}
 		if os.Getenv("CHAOS_KEEP") != "" {
 			t.Logf("CHAOS_KEEP is set: project %s left running", s.project)
@@ -76,7 +79,6 @@ func TestChaos(t *testing.T) {
 	t.Logf("images built in %s, stack up in %s: %v", buildTime.Round(time.Second), time.Since(upStart).Round(time.Second), w.base)
 	scenariosStart := time.Now()
 
-	var runs []*run
 	for _, sc := range scenarios {
 		r := w.newRun(t, sc.name)
 		ran := false
@@ -125,6 +127,22 @@ func (r *run) note(format string, args ...any) {
 	r.notes = append(r.notes, msg)
 	r.mu.Unlock()
 	r.t.Log(msg)
+}
+
+// violationSummary lists every violation by scenario, or says there was none.
+func violationSummary(runs []*run) string {
+	var b strings.Builder
+	for _, r := range runs {
+		r.mu.Lock()
+		for _, v := range r.violations {
+			fmt.Fprintf(&b, "  %s: %s\n", r.name, v)
+		}
+		r.mu.Unlock()
+	}
+	if b.Len() == 0 {
+		return "  none recorded (the harness itself failed: see above)\n"
+	}
+	return b.String()
 }
 
 func resultsTable(runs []*run) string {
