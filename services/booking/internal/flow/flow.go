@@ -72,6 +72,7 @@ type Service struct {
 	opts        Options
 	log         *slog.Logger
 	transitions *metrics.CounterVec
+	stranded    strandedLeases
 }
 
 // New returns the flow over its store and peers.
@@ -143,14 +144,18 @@ func (f *Service) claim(ctx context.Context, id uuid.UUID, statuses ...booking.S
 	lease := f.newLease()
 	b, err := f.store.Claim(ctx, id, lease, f.now(), statuses...)
 	if err != nil {
+		if claimMayHaveHappened(err) {
+			f.stranded.add(id, lease)
+		}
 		return nil, err
 	}
 	return &op{f: f, lease: lease, b: b, stored: b.Status}, nil
 }
 
 // release gives the lease up. It runs after the operation whatever happened,
-// so it does not depend on the request's context; if it fails, the lease
-// simply expires. After finish it has nothing left to do.
+// so it does not depend on the request's context; if it fails, the
+// reconciler tries again (strandedLeases) until the lease expires. After
+// finish it has nothing left to do.
 func (o *op) release(ctx context.Context) {
 	if o.released {
 		return
@@ -159,6 +164,7 @@ func (o *op) release(ctx context.Context) {
 	defer cancel()
 	if err := o.f.store.Release(ctx, o.b.ID, o.lease.Owner); err != nil {
 		o.f.log.WarnContext(ctx, "release booking lease", "booking_id", o.b.ID, "err", err)
+		o.f.stranded.add(o.b.ID, o.lease)
 	}
 }
 

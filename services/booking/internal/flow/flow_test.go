@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -867,6 +868,97 @@ func TestConcurrentPaymentsChargeOnce(t *testing.T) {
 		got := e.get(b.ID)
 		if succeeded != 1 || got.Status != booking.StatusConfirmed || e.payments.Charges(got.PaymentIntentID) != 1 {
 			t.Fatalf("%d succeeded, booking %s, %d charges", succeeded, got.Status, e.payments.Charges(got.PaymentIntentID))
+		}
+	})
+}
+
+// errDatabaseDown stands for PostgreSQL gone mid-operation.
+var errDatabaseDown = errors.New("test: database down")
+
+// databaseSwitch makes every statement on gdb fail while it is on.
+func databaseSwitch(t *testing.T, gdb *gorm.DB) *atomic.Bool {
+	t.Helper()
+	var down atomic.Bool
+	fail := func(db *gorm.DB) {
+		if down.Load() {
+			_ = db.AddError(errDatabaseDown)
+		}
+	}
+	cb := gdb.Callback()
+	for _, err := range []error{
+		cb.Create().Before("gorm:create").Register("test:down", fail),
+		cb.Query().Before("gorm:query").Register("test:down", fail),
+		cb.Update().Before("gorm:update").Register("test:down", fail),
+		cb.Delete().Before("gorm:delete").Register("test:down", fail),
+		cb.Row().Before("gorm:row").Register("test:down", fail),
+		cb.Raw().Before("gorm:raw").Register("test:down", fail),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &down
+}
+
+// A database outage right after the charge leaves the booking leased by an
+// operation that could neither record the charge nor give the lease up.
+// Once the database is back, the next reconciler pass gives the lease up
+// and settles the booking, long before the lease would have expired (the
+// clock does not move here).
+func TestLeaseStrandedByADatabaseOutageIsGivenUpOnceItIsBack(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb)
+		ctx := t.Context()
+		down := databaseSwitch(t, gdb)
+		b := e.create(2)
+		e.payments.FailAfter(func(call string) error {
+			if call == fakes.CallConfirmIntent {
+				down.Store(true)
+			}
+			return nil
+		})
+		if _, err := e.flow.Pay(ctx, b.ID, goodCard); !errors.Is(err, errDatabaseDown) {
+			t.Fatalf("pay with the database gone after the charge: %v", err)
+		}
+		e.payments.Heal()
+		if err := e.flow.Reconcile(ctx); !errors.Is(err, errDatabaseDown) {
+			t.Fatalf("reconcile while the database is down: %v", err)
+		}
+		down.Store(false)
+
+		intent, _ := e.payments.IntentOf(b.ID)
+		ev := flow.Event{ID: "evt_1", Type: flow.EventIntentSucceeded, Intent: &intent}
+		if _, err := e.flow.HandleEvent(ctx, ev); !errors.Is(err, booking.ErrBusy) {
+			t.Fatalf("event before the reconciler ran: %v (want the lease still held)", err)
+		}
+		e.reconcile()
+		got := e.get(b.ID)
+		if got.Status != booking.StatusConfirmed || got.ChargeInFlight {
+			t.Fatalf("after one reconciler pass: %s, charge in flight %v", got.Status, got.ChargeInFlight)
+		}
+		if n := e.payments.Charges(got.PaymentIntentID); n != 1 {
+			t.Fatalf("%d charges", n)
+		}
+		if dup, err := e.flow.HandleEvent(ctx, ev); err != nil || dup {
+			t.Fatalf("event after: dup %v, %v", dup, err)
+		}
+
+		// A claim that failed is remembered too (its answer may be what was
+		// lost), but a lease someone else holds is not ours to give up.
+		other := e.create(1)
+		down.Store(true)
+		if _, err := e.flow.Pay(ctx, other.ID, goodCard); !errors.Is(err, errDatabaseDown) {
+			t.Fatalf("pay with the database down: %v", err)
+		}
+		down.Store(false)
+		theirs := store.Lease{Owner: "someone", Until: e.clock.Now().Add(time.Minute)}
+		if _, err := e.store.Claim(ctx, other.ID, theirs, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.reconcile()
+		if _, err := e.store.Claim(ctx, other.ID, store.Lease{Owner: "me", Until: e.clock.Now().Add(time.Minute)}, e.clock.Now()); !errors.Is(err, booking.ErrBusy) {
+			t.Fatalf("someone else's lease: claim answered %v, want busy", err)
 		}
 	})
 }

@@ -28,7 +28,13 @@ func (f *Service) ExpireOverdue(ctx context.Context) error {
 // left unsettled (store.Unsettled): creations that never finished, final
 // bookings that may still hold seats, half-done cancellations and charges
 // whose outcome was never recorded.
+//
+// Leases an earlier operation of this process could not give up are given
+// up first, so that their bookings are settled in the same pass.
 func (f *Service) Reconcile(ctx context.Context) error {
+	if err := f.releaseStranded(ctx); err != nil {
+		return fmt.Errorf("release stranded leases: %w", err)
+	}
 	ids, err := f.store.Unsettled(ctx, f.now(), batchSize)
 	if err != nil {
 		return err
