@@ -38,3 +38,21 @@ func TestEachGivesAFreshDatabase(t *testing.T) {
 		})
 	}
 }
+
+func TestOutage(t *testing.T) {
+	gdb := dbtest.Open(t, dbtest.SQLite)
+	if err := gdb.Exec("CREATE TABLE t (n integer)").Error; err != nil {
+		t.Fatal(err)
+	}
+	o := dbtest.NewOutage(t, gdb)
+	o.Start()
+	err := gdb.Exec("INSERT INTO t VALUES (1)").Error
+	if !errors.Is(err, dbtest.ErrOutage) || !db.IsUnavailable(err) {
+		t.Fatalf("insert during the outage: %v (want ErrOutage, unavailable)", err)
+	}
+	o.End()
+	var n int64
+	if err := gdb.Raw("SELECT count(*) FROM t").Scan(&n).Error; err != nil || n != 0 {
+		t.Fatalf("after the outage: %d rows, %v (want 0: nothing was written)", n, err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -872,34 +871,6 @@ func TestConcurrentPaymentsChargeOnce(t *testing.T) {
 	})
 }
 
-// errDatabaseDown stands for PostgreSQL gone mid-operation.
-var errDatabaseDown = errors.New("test: database down")
-
-// databaseSwitch makes every statement on gdb fail while it is on.
-func databaseSwitch(t *testing.T, gdb *gorm.DB) *atomic.Bool {
-	t.Helper()
-	var down atomic.Bool
-	fail := func(db *gorm.DB) {
-		if down.Load() {
-			_ = db.AddError(errDatabaseDown)
-		}
-	}
-	cb := gdb.Callback()
-	for _, err := range []error{
-		cb.Create().Before("gorm:create").Register("test:down", fail),
-		cb.Query().Before("gorm:query").Register("test:down", fail),
-		cb.Update().Before("gorm:update").Register("test:down", fail),
-		cb.Delete().Before("gorm:delete").Register("test:down", fail),
-		cb.Row().Before("gorm:row").Register("test:down", fail),
-		cb.Raw().Before("gorm:raw").Register("test:down", fail),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &down
-}
-
 // A database outage right after the charge leaves the booking leased by an
 // operation that could neither record the charge nor give the lease up.
 // Once the database is back, the next reconciler pass gives the lease up
@@ -910,22 +881,22 @@ func TestLeaseStrandedByADatabaseOutageIsGivenUpOnceItIsBack(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb)
 		ctx := t.Context()
-		down := databaseSwitch(t, gdb)
+		outage := dbtest.NewOutage(t, gdb)
 		b := e.create(2)
 		e.payments.FailAfter(func(call string) error {
 			if call == fakes.CallConfirmIntent {
-				down.Store(true)
+				outage.Start()
 			}
 			return nil
 		})
-		if _, err := e.flow.Pay(ctx, b.ID, goodCard); !errors.Is(err, errDatabaseDown) {
+		if _, err := e.flow.Pay(ctx, b.ID, goodCard); !errors.Is(err, dbtest.ErrOutage) {
 			t.Fatalf("pay with the database gone after the charge: %v", err)
 		}
 		e.payments.Heal()
-		if err := e.flow.Reconcile(ctx); !errors.Is(err, errDatabaseDown) {
+		if err := e.flow.Reconcile(ctx); !errors.Is(err, dbtest.ErrOutage) {
 			t.Fatalf("reconcile while the database is down: %v", err)
 		}
-		down.Store(false)
+		outage.End()
 
 		intent, _ := e.payments.IntentOf(b.ID)
 		ev := flow.Event{ID: "evt_1", Type: flow.EventIntentSucceeded, Intent: &intent}
@@ -947,11 +918,11 @@ func TestLeaseStrandedByADatabaseOutageIsGivenUpOnceItIsBack(t *testing.T) {
 		// A claim that failed is remembered too (its answer may be what was
 		// lost), but a lease someone else holds is not ours to give up.
 		other := e.create(1)
-		down.Store(true)
-		if _, err := e.flow.Pay(ctx, other.ID, goodCard); !errors.Is(err, errDatabaseDown) {
+		outage.Start()
+		if _, err := e.flow.Pay(ctx, other.ID, goodCard); !errors.Is(err, dbtest.ErrOutage) {
 			t.Fatalf("pay with the database down: %v", err)
 		}
-		down.Store(false)
+		outage.End()
 		theirs := store.Lease{Owner: "someone", Until: e.clock.Now().Add(time.Minute)}
 		if _, err := e.store.Claim(ctx, other.ID, theirs, e.clock.Now()); err != nil {
 			t.Fatal(err)
