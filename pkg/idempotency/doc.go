@@ -19,7 +19,11 @@
 //   - same key, other content: 422 idempotency_key_reused;
 //   - same key while the first request runs: 409 idempotency_key_in_use
 //     (Retry-After: 1); once its lease (DefaultLease) has expired the first
-//     worker is presumed dead and the next request takes the key over.
+//     worker is presumed dead and the next request takes the key over;
+//   - a key whose outcome could not be written (the database stopped
+//     answering after the handler ran) is written by the first retry that
+//     meets it in use in the same process, which then gets the replay or
+//     the new run it would have had, instead of waiting out the lease.
 //
 // A service wires it in three lines, passing Model() to db.Migrate with its
 // own models and purging old keys from a worker:

@@ -70,10 +70,11 @@ type Options struct {
 
 // Middleware is the gin side of the protocol.
 type Middleware struct {
-	store *Store
-	scope func(c *gin.Context) string
-	lease time.Duration
-	log   *slog.Logger
+	store    *Store
+	scope    func(c *gin.Context) string
+	lease    time.Duration
+	log      *slog.Logger
+	stranded strandedClaims
 }
 
 // New returns the middleware over store.
@@ -142,6 +143,17 @@ func (m *Middleware) Handler(mode Mode) gin.HandlerFunc {
 		if err == nil {
 			claim, replay, err = m.store.Begin(c.Request.Context(), id, fp, m.lease)
 		}
+		if errors.Is(err, ErrInUse) {
+			// Perhaps by a request of ours whose outcome the database did
+			// not take: write it now, and look again.
+			again, serr := m.stranded.settle(c.Request.Context(), id, m.store.now())
+			if serr != nil {
+				m.log.WarnContext(c.Request.Context(), "settle stranded idempotency key", "err", serr)
+			}
+			if again {
+				claim, replay, err = m.store.Begin(c.Request.Context(), id, fp, m.lease)
+			}
+		}
 		switch {
 		case errors.Is(err, ErrReused):
 			problem.Write(c, problem.New(http.StatusUnprocessableEntity, CodeKeyReused,
@@ -185,6 +197,7 @@ func (m *Middleware) run(c *gin.Context, claim *Claim) {
 			defer cancel()
 			if err := claim.Release(ctx); err != nil {
 				m.log.WarnContext(ctx, "release idempotency key after panic", "err", err)
+				m.strand(claim, nil, err)
 			}
 		}
 	}()
@@ -197,21 +210,39 @@ func (m *Middleware) run(c *gin.Context, claim *Claim) {
 	if !storable(status) || rec.overflow {
 		if err := claim.Release(ctx); err != nil {
 			m.log.WarnContext(ctx, "release idempotency key", "err", err, "status", status)
+			m.strand(claim, nil, err)
 		}
 		return
 	}
-	err := claim.Complete(ctx, Response{
+	resp := Response{
 		Status:      status,
 		ContentType: rec.Header().Get("Content-Type"),
 		Location:    rec.Header().Get("Location"),
 		Body:        rec.body.Bytes(),
-	})
-	if err != nil {
-		// The client has its answer; a retry will run the handler again
-		// once the lease expires, which the handler's own idempotency
-		// (a hold per booking id, a payment per intent) must absorb.
-		m.log.WarnContext(ctx, "store idempotent response", "err", err, "status", status)
 	}
+	if err := claim.Complete(ctx, resp); err != nil {
+		// The client has its answer. A retry that meets the key here
+		// stores it then (strandedClaims); elsewhere it runs the handler
+		// again once the lease expires, which the handler's own
+		// idempotency (a hold per booking id, a payment per intent) must
+		// absorb.
+		m.log.WarnContext(ctx, "store idempotent response", "err", err, "status", status)
+		m.strand(claim, &resp, err)
+	}
+}
+
+// strand remembers a claim whose outcome could not be written, unless the
+// key was taken over meanwhile (then the successor's outcome stands).
+func (m *Middleware) strand(claim *Claim, resp *Response, err error) {
+	if errors.Is(err, ErrLeaseLost) {
+		return
+	}
+	if resp != nil {
+		kept := *resp
+		kept.Body = bytes.Clone(resp.Body) // the recorder's buffer goes with the request
+		resp = &kept
+	}
+	m.stranded.add(claim, resp, m.store.now())
 }
 
 // storable reports whether a response with status is the operation's

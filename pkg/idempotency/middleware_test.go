@@ -39,6 +39,8 @@ type fixture struct {
 	// started and release, when set, hold a run in flight.
 	started chan struct{}
 	release chan struct{}
+	// duringRun, when set, is called in every run.
+	duringRun func()
 }
 
 type bookingIn struct {
@@ -73,6 +75,9 @@ func (f *fixture) create(c *gin.Context) {
 		return
 	}
 	n := f.runs.Add(1)
+	if f.duringRun != nil {
+		f.duringRun()
+	}
 	if f.started != nil {
 		f.started <- struct{}{}
 		<-f.release
@@ -380,4 +385,44 @@ func BenchmarkLookupReplay(b *testing.B) {
 			b.Fatalf("replay: %d %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// When the database stops answering after the handler ran, the key can be
+// neither released nor completed. Once it is back, the client's retry meets
+// the key still in use (its lease runs a minute) in the process that left
+// it: that process writes the outcome it kept, and the retry is answered as
+// if the database had never gone: a new run after a failure, the stored
+// answer after a success, not a minute of 409 idempotency_key_in_use.
+func TestOutcomeStrandedByADatabaseOutageIsWrittenByTheRetry(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		f := newFixture(t, gdb, idempotency.Options{})
+		outage := dbtest.NewOutage(t, gdb)
+		f.duringRun = outage.Start
+		f.failNext.Store(true)
+		wantStatus(t, f.do(t, call{key: "released", body: `{"seats":1}`}), http.StatusInternalServerError, problem.CodeInternal)
+		outage.End()
+		first := f.do(t, call{key: "completed", body: `{"seats":2}`})
+		wantStatus(t, first, http.StatusCreated, "")
+		outage.End()
+		f.duringRun = nil
+
+		retry := f.do(t, call{key: "released", body: `{"seats":1}`})
+		wantStatus(t, retry, http.StatusCreated, "")
+		if retry.Header().Get(idempotency.ReplayedHeader) != "" {
+			t.Fatal("the retry of a failed run was a replay")
+		}
+		replay := f.do(t, call{key: "completed", body: `{"seats":2}`})
+		wantStatus(t, replay, http.StatusCreated, "")
+		if replay.Header().Get(idempotency.ReplayedHeader) != "true" || replay.Body.String() != first.Body.String() ||
+			replay.Header().Get("Location") != first.Header().Get("Location") {
+			t.Fatalf("retry of a completed run: %s %q, want the replay of %s", replay.Body, replay.Header().Get("Location"), first.Body)
+		}
+		f.wantRuns(t, 3)
+		// Settled once: later retries are plain replays.
+		again := f.do(t, call{key: "completed", body: `{"seats":2}`})
+		if again.Body.String() != first.Body.String() {
+			t.Fatalf("second replay %s", again.Body)
+		}
+		f.wantRuns(t, 3)
+	})
 }

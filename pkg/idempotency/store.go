@@ -198,7 +198,7 @@ func (s *Store) Begin(ctx context.Context, id ID, fingerprint string, lease time
 			return nil, nil, fmt.Errorf("claim idempotency key: %w", res.Error)
 		}
 		if res.RowsAffected == 1 {
-			return &Claim{store: s, id: id, token: token}, nil, nil
+			return &Claim{store: s, id: id, token: token, until: rec.LockedUntil}, nil, nil
 		}
 
 		var cur record
@@ -227,7 +227,7 @@ func (s *Store) Begin(ctx context.Context, id ID, fingerprint string, lease time
 			return nil, nil, fmt.Errorf("take over idempotency key: %w", res.Error)
 		}
 		if res.RowsAffected == 1 {
-			return &Claim{store: s, id: id, token: token}, nil, nil
+			return &Claim{store: s, id: id, token: token, until: now.Add(lease)}, nil, nil
 		}
 	}
 	return nil, nil, ErrInUse
@@ -252,6 +252,8 @@ type Claim struct {
 	store *Store
 	id    ID
 	token string
+	// until is when the lease ends and a duplicate may take the key over.
+	until time.Time
 }
 
 // Complete stores resp for replay. ErrLeaseLost means another request took
