@@ -74,7 +74,22 @@ type Dispatcher struct {
 	jitter  func() float64
 	results *metrics.CounterVec
 	latency *metrics.Histogram
+	// unrecorded are attempts made whose result the outbox did not take
+	// (the database stopped answering): recorded at the next poll, so
+	// that an event delivered just before an outage is not delivered
+	// again when its lease runs out, nor held back until then.
+	unrecordedMu sync.Mutex
+	unrecorded   []unrecorded
 }
+
+type unrecorded struct {
+	claim  store.Claim
+	result store.AttemptResult
+}
+
+// maxUnrecorded bounds the attempts kept for recording; past it an
+// attempt's event waits out its lease, as after a crash.
+const maxUnrecorded = 10_000
 
 // Outcomes of an attempt, as counted in the metrics.
 const (
@@ -134,6 +149,9 @@ func (d *Dispatcher) lease() time.Duration { return 2*d.cfg.Timeout + 5*time.Sec
 // DispatchDue delivers every event due now, Concurrency at a time, and
 // returns when none is left or ctx ends.
 func (d *Dispatcher) DispatchDue(ctx context.Context) error {
+	if err := d.recordUnrecorded(ctx); err != nil {
+		return fmt.Errorf("record attempts left unrecorded: %w", err)
+	}
 	for ctx.Err() == nil {
 		// A batch no bigger than the concurrency: every claimed event
 		// starts at once, so none waits out its lease in a queue here.
@@ -181,17 +199,53 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.Claim) {
 	d.latency.Observe(r.Latency.Seconds())
 	d.results.With(outcome(r.State)).Inc()
 
+	d.finish(ctx, log, c, r)
+}
+
+// finish records an attempt's result; one the outbox does not take is kept
+// for the next poll.
+func (d *Dispatcher) finish(ctx context.Context, log *slog.Logger, c store.Claim, r store.AttemptResult) error {
 	finishCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	held, err := d.outbox.FinishAttempt(finishCtx, c, r)
 	switch {
 	case err != nil:
-		// The lease runs out and the event is attempted again: a
+		// Tried again at the next poll; should this process die first,
+		// the lease runs out and the event is attempted again: a
 		// duplicate delivery, never a lost one.
 		log.ErrorContext(ctx, "record webhook attempt", "err", err)
+		d.unrecordedMu.Lock()
+		if len(d.unrecorded) < maxUnrecorded {
+			d.unrecorded = append(d.unrecorded, unrecorded{claim: c, result: r})
+		}
+		d.unrecordedMu.Unlock()
+		return err
 	case !held:
 		log.WarnContext(ctx, "webhook lease had expired; another attempt decides the event's state")
 	}
+	return nil
+}
+
+// recordUnrecorded records the attempts the outbox did not take before.
+// FinishAttempt is conditional on the attempt being the event's latest, so
+// one whose event was claimed again since changes nothing.
+func (d *Dispatcher) recordUnrecorded(ctx context.Context) error {
+	d.unrecordedMu.Lock()
+	pending := d.unrecorded
+	d.unrecorded = nil
+	d.unrecordedMu.Unlock()
+	for i, u := range pending {
+		log := d.log.With("event_id", u.claim.Event.ID, "event_type", u.claim.Event.Type, "attempt", u.claim.Attempt)
+		if err := d.finish(context.WithoutCancel(ctx), log, u.claim, u.result); err != nil {
+			// Still down: keep the rest for the next poll too, rather
+			// than wait out a failure for each.
+			d.unrecordedMu.Lock()
+			d.unrecorded = append(d.unrecorded, pending[i+1:]...)
+			d.unrecordedMu.Unlock()
+			return err
+		}
+	}
+	return nil
 }
 
 func outcome(state string) string {

@@ -287,3 +287,38 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// An event delivered just as the database stopped answering cannot be
+// recorded as delivered. The dispatcher records it at its first poll once
+// the database is back: it is not held back until its lease runs out, nor
+// delivered a second time.
+func TestAttemptUnrecordedInAnOutageIsRecordedOnceTheDatabaseIsBack(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *store.Store, gdb *gorm.DB) {
+		ids := makeEvents(t, s, 1)
+		outage := dbtest.NewOutage(t, gdb)
+		rcv := newReceiver(t, "whsec_1")
+		rcv.onRequest = outage.Start
+		d := newDispatcher(t, s, testConfig(rcv.URL, "whsec_1"))
+		if err := d.DispatchDue(t.Context()); !errors.Is(err, dbtest.ErrOutage) {
+			t.Fatalf("poll that delivered as the database went: %v", err)
+		}
+		if err := d.DispatchDue(t.Context()); !errors.Is(err, dbtest.ErrOutage) {
+			t.Fatalf("poll while the database is down: %v", err)
+		}
+		outage.End()
+
+		if err := d.DispatchDue(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ev, attempts, err := s.EventByID(t.Context(), ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Delivery.State != store.StateDelivered || len(attempts) != 1 || attempts[0].StatusCode == nil || *attempts[0].StatusCode != 200 {
+			t.Fatalf("delivery %+v, attempts %+v", ev.Delivery, attempts)
+		}
+		if n := rcv.perEvent()[ids[0]]; n != 1 {
+			t.Fatalf("delivered %d times, want once", n)
+		}
+	})
+}

@@ -130,6 +130,8 @@ type receiver struct {
 	*httptest.Server
 	verifier webhook.Verifier
 	delay    time.Duration
+	// onRequest, when set, is called on every request.
+	onRequest func()
 
 	mu     sync.Mutex
 	script []int
@@ -152,6 +154,9 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	if r.delay > 0 {
 		time.Sleep(r.delay)
+	}
+	if r.onRequest != nil {
+		r.onRequest()
 	}
 	d := delivery{
 		RequestID: req.Header.Get(requestid.Header),
