@@ -27,6 +27,9 @@ const (
 	// settleMargin is invariant C's margin past a deadline: a crashed
 	// operation's lease, two sweeps and some slack.
 	settleMargin = crashLease + 2*sweepInterval + 5*time.Second
+	// webhookBackoffMax is WEBHOOK_BACKOFF_MAX: the longest wait between
+	// two deliveries of an event.
+	webhookBackoffMax = 3 * time.Second
 	// maxConverge caps any convergence wait, so a stuck booking fails the
 	// scenario instead of stalling the suite.
 	maxConverge = 100 * time.Second
@@ -114,6 +117,8 @@ type verdict struct {
 	// waiting lists what is legitimately not settled yet (a booking before
 	// its deadline, an event not delivered yet); empty once converged.
 	waiting []string
+	// webhooksPending counts the events the gateway is still retrying.
+	webhooksPending int
 	// until is when the last thing waited for is overdue (deadline plus
 	// margin).
 	until time.Time
@@ -201,6 +206,7 @@ func (s snapshot) check() verdict {
 			v.violations = append(v.violations, fmt.Sprintf("webhook %s (%s) failed after %d attempts", e.ID, e.Type, e.Delivery.Attempts))
 		default:
 			v.waiting = append(v.waiting, "webhook "+e.ID+" "+e.Delivery.State)
+			v.webhooksPending++
 		}
 	}
 	return v
@@ -231,6 +237,16 @@ func (r *run) converge(ctx context.Context) time.Duration {
 		until := start.Add(3*sweepInterval + crashLease/3)
 		if last.until.After(until) {
 			until = last.until
+		}
+		if last.webhooksPending > 0 {
+			// booking refuses an event (409) while someone holds the
+			// booking's lease, and a killed process's lease runs its
+			// full crashLease. Every fault is over when convergence
+			// starts, so such a refusal ends within crashLease of it,
+			// and the next retry within one backoff more.
+			if w := start.Add(crashLease + webhookBackoffMax + sweepInterval); w.After(until) {
+				until = w
+			}
 		}
 		if until.After(hardStop) {
 			until = hardStop
