@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// maxStranded bounds the claims remembered at once; past it a stranded key
-// waits out its lease, as after a crash.
+// maxStranded bounds the claims remembered at once. Past it, expired ones
+// are dropped, then new ones are not kept (their keys wait out the lease,
+// as after a crash).
 const maxStranded = 10_000
 
 // strandedClaims are keys whose outcome this process could not write: the
@@ -38,9 +39,11 @@ func (s *strandedClaims) add(c *Claim, resp *Response, now time.Time) {
 	if s.claims == nil {
 		s.claims = map[ID]stranded{}
 	}
-	for id, st := range s.claims {
-		if !st.claim.until.After(now) {
-			delete(s.claims, id)
+	if len(s.claims) >= maxStranded {
+		for id, st := range s.claims {
+			if !st.claim.until.After(now) {
+				delete(s.claims, id)
+			}
 		}
 	}
 	if len(s.claims) < maxStranded {

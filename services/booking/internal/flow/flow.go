@@ -145,7 +145,7 @@ func (f *Service) claim(ctx context.Context, id uuid.UUID, statuses ...booking.S
 	b, err := f.store.Claim(ctx, id, lease, f.now(), statuses...)
 	if err != nil {
 		if claimMayHaveHappened(err) {
-			f.stranded.add(id, lease)
+			f.stranded.add(id, lease, f.now())
 		}
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func (o *op) release(ctx context.Context) {
 	defer cancel()
 	if err := o.f.store.Release(ctx, o.b.ID, o.lease.Owner); err != nil {
 		o.f.log.WarnContext(ctx, "release booking lease", "booking_id", o.b.ID, "err", err)
-		o.f.stranded.add(o.b.ID, o.lease)
+		o.f.stranded.add(o.b.ID, o.lease, o.f.now())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -24,13 +25,27 @@ type strandedLeases struct {
 	leases map[uuid.UUID]store.Lease
 }
 
-func (s *strandedLeases) add(id uuid.UUID, lease store.Lease) {
+// maxStranded bounds the leases remembered: every request that tries a
+// claim while the database is down adds one. Past it, expired ones are
+// dropped, then new ones are not kept (they run out, as after a crash).
+const maxStranded = 10_000
+
+func (s *strandedLeases) add(id uuid.UUID, lease store.Lease, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.leases == nil {
 		s.leases = map[uuid.UUID]store.Lease{}
 	}
-	s.leases[id] = lease
+	if len(s.leases) >= maxStranded {
+		for id, l := range s.leases {
+			if !l.Until.After(now) {
+				delete(s.leases, id)
+			}
+		}
+	}
+	if len(s.leases) < maxStranded {
+		s.leases[id] = lease
+	}
 }
 
 func (s *strandedLeases) remove(id uuid.UUID, owner string) {
