@@ -14,6 +14,7 @@ import (
 
 	"github.com/tourism-go/tourism/pkg/db"
 	"github.com/tourism-go/tourism/pkg/problem"
+	"github.com/tourism-go/tourism/pkg/retryset"
 	"github.com/tourism-go/tourism/pkg/validate"
 )
 
@@ -74,12 +75,12 @@ type Middleware struct {
 	scope    func(c *gin.Context) string
 	lease    time.Duration
 	log      *slog.Logger
-	stranded strandedClaims
+	stranded *retryset.Set[ID, stranded]
 }
 
 // New returns the middleware over store.
 func New(store *Store, opts Options) *Middleware {
-	m := &Middleware{store: store, scope: opts.Scope, lease: opts.Lease, log: opts.Log}
+	m := &Middleware{store: store, scope: opts.Scope, lease: opts.Lease, log: opts.Log, stranded: retryset.New[ID, stranded](0)}
 	if m.scope == nil {
 		m.scope = func(*gin.Context) string { return "public" }
 	}
@@ -146,7 +147,7 @@ func (m *Middleware) Handler(mode Mode) gin.HandlerFunc {
 		if errors.Is(err, ErrInUse) {
 			// Perhaps by a request of ours whose outcome the database did
 			// not take: write it now, and look again.
-			again, serr := m.stranded.settle(c.Request.Context(), id, m.store.now())
+			again, serr := m.settleStranded(c.Request.Context(), id, m.store.now())
 			if serr != nil {
 				m.log.WarnContext(c.Request.Context(), "settle stranded idempotency key", "err", serr)
 			}
@@ -222,7 +223,7 @@ func (m *Middleware) run(c *gin.Context, claim *Claim) {
 	}
 	if err := claim.Complete(ctx, resp); err != nil {
 		// The client has its answer. A retry that meets the key here
-		// stores it then (strandedClaims); elsewhere it runs the handler
+		// stores it then (see stranded); elsewhere it runs the handler
 		// again once the lease expires, which the handler's own
 		// idempotency (a hold per booking id, a payment per intent) must
 		// absorb.
@@ -242,7 +243,7 @@ func (m *Middleware) strand(claim *Claim, resp *Response, err error) {
 		kept.Body = bytes.Clone(resp.Body) // the recorder's buffer goes with the request
 		resp = &kept
 	}
-	m.stranded.add(claim, resp, m.store.now())
+	m.stranded.Add(claim.id, stranded{claim: claim, resp: resp}, claim.until, m.store.now())
 }
 
 // storable reports whether a response with status is the operation's

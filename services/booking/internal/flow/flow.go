@@ -27,6 +27,7 @@ import (
 
 	"github.com/tourism-go/tourism/pkg/metrics"
 	"github.com/tourism-go/tourism/pkg/requestid"
+	"github.com/tourism-go/tourism/pkg/retryset"
 	"github.com/tourism-go/tourism/services/booking/internal/booking"
 	"github.com/tourism-go/tourism/services/booking/internal/store"
 )
@@ -72,7 +73,7 @@ type Service struct {
 	opts        Options
 	log         *slog.Logger
 	transitions *metrics.CounterVec
-	stranded    strandedLeases
+	stranded    *retryset.Set[uuid.UUID, store.Lease] // see strand
 }
 
 // New returns the flow over its store and peers.
@@ -97,7 +98,8 @@ func New(s *store.Store, c Catalog, p Payments, opts Options) (*Service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
-	return &Service{store: s, catalog: c, payments: p, opts: opts, log: opts.Log, transitions: transitions}, nil
+	return &Service{store: s, catalog: c, payments: p, opts: opts, log: opts.Log, transitions: transitions,
+		stranded: retryset.New[uuid.UUID, store.Lease](0)}, nil
 }
 
 // now is the clock at the precision the database keeps (microseconds), so
@@ -145,7 +147,7 @@ func (f *Service) claim(ctx context.Context, id uuid.UUID, statuses ...booking.S
 	b, err := f.store.Claim(ctx, id, lease, f.now(), statuses...)
 	if err != nil {
 		if claimMayHaveHappened(err) {
-			f.stranded.add(id, lease, f.now())
+			f.strand(id, lease)
 		}
 		return nil, err
 	}
@@ -154,7 +156,7 @@ func (f *Service) claim(ctx context.Context, id uuid.UUID, statuses ...booking.S
 
 // release gives the lease up. It runs after the operation whatever happened,
 // so it does not depend on the request's context; if it fails, the
-// reconciler tries again (strandedLeases) until the lease expires. After
+// reconciler tries again (strand) until the lease expires. After
 // finish it has nothing left to do.
 func (o *op) release(ctx context.Context) {
 	if o.released {
@@ -164,7 +166,7 @@ func (o *op) release(ctx context.Context) {
 	defer cancel()
 	if err := o.f.store.Release(ctx, o.b.ID, o.lease.Owner); err != nil {
 		o.f.log.WarnContext(ctx, "release booking lease", "booking_id", o.b.ID, "err", err)
-		o.f.stranded.add(o.b.ID, o.lease, o.f.now())
+		o.f.strand(o.b.ID, o.lease)
 	}
 }
 

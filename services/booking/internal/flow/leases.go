@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -13,57 +11,15 @@ import (
 	"github.com/tourism-go/tourism/services/booking/internal/store"
 )
 
-// strandedLeases are leases this process took, or may have taken, and could
+// strand remembers a lease this process took, or may have taken, and could
 // not give up: the database stopped answering mid-operation. Left alone such
 // a lease runs to its end (OperationTimeout plus two persist timeouts), and
 // for all that time the booking refuses its webhook (409) and the
-// reconciler skips it, though nobody is working on it. Remembering them lets
-// the next reconciler pass give them up as soon as the database is back.
-// Losing this memory (a crash) only means waiting for the leases to expire.
-type strandedLeases struct {
-	mu     sync.Mutex
-	leases map[uuid.UUID]store.Lease
-}
-
-// maxStranded bounds the leases remembered: every request that tries a
-// claim while the database is down adds one. Past it, expired ones are
-// dropped, then new ones are not kept (they run out, as after a crash).
-const maxStranded = 10_000
-
-func (s *strandedLeases) add(id uuid.UUID, lease store.Lease, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leases == nil {
-		s.leases = map[uuid.UUID]store.Lease{}
-	}
-	if len(s.leases) >= maxStranded {
-		for id, l := range s.leases {
-			if !l.Until.After(now) {
-				delete(s.leases, id)
-			}
-		}
-	}
-	if len(s.leases) < maxStranded {
-		s.leases[id] = lease
-	}
-}
-
-func (s *strandedLeases) remove(id uuid.UUID, owner string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l, ok := s.leases[id]; ok && l.Owner == owner {
-		delete(s.leases, id)
-	}
-}
-
-func (s *strandedLeases) list() map[uuid.UUID]store.Lease {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[uuid.UUID]store.Lease, len(s.leases))
-	for id, l := range s.leases {
-		out[id] = l
-	}
-	return out
+// reconciler skips it, though nobody is working on it. Remembered, the next
+// reconciler pass gives it up as soon as the database is back. Losing this
+// memory (a crash) only means waiting for the lease to expire.
+func (f *Service) strand(id uuid.UUID, lease store.Lease) {
+	f.stranded.Add(id, lease, lease.Until, f.now())
 }
 
 // claimMayHaveHappened reports whether a failed claim may still have taken
@@ -78,16 +34,12 @@ func claimMayHaveHappened(err error) bool {
 // someone else, or a claim that never happened, is left untouched.
 func (f *Service) releaseStranded(ctx context.Context) error {
 	var errs []error
-	for id, lease := range f.stranded.list() {
-		if !lease.Until.After(f.now()) {
-			f.stranded.remove(id, lease.Owner)
-			continue
-		}
+	for id, lease := range f.stranded.Live(f.now()) {
 		if err := f.store.Release(ctx, id, lease.Owner); err != nil {
 			errs = append(errs, fmt.Errorf("booking %s: %w", id, err))
 			continue
 		}
-		f.stranded.remove(id, lease.Owner)
+		f.stranded.RemoveIf(id, func(l store.Lease) bool { return l.Owner == lease.Owner })
 		f.log.InfoContext(ctx, "stranded booking lease released", "booking_id", id)
 	}
 	return errors.Join(errs...)
